@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+
+from adplatform.accounts.models import User
+
+
+class LoginForm(AuthenticationForm):
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "inactive": "This account is waiting for approval by our staff. We will email you when it is ready.",
+    }
+
+
+class SignupForm(forms.Form):
+    role = forms.ChoiceField(
+        choices=[
+            (User.Role.OWNER, "Game owner: I run Roblox games"),
+            (User.Role.ADVERTISER, "Advertiser: I run campaigns"),
+        ],
+        widget=forms.RadioSelect,
+        label="I am a",
+    )
+    username = forms.RegexField(
+        regex=r"^[\w.@+-]{3,150}$",
+        max_length=150,
+        help_text="3 to 150 letters, digits and @ . + - _",
+        error_messages={"invalid": "3 to 150 letters, digits and @ . + - _ only."},
+    )
+    email = forms.EmailField()
+    company = forms.CharField(max_length=200, required=False, label="Studio or company")
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000, label="Anything staff should know"
+    )
+    password1 = forms.CharField(label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    password2 = forms.CharField(
+        label="Password again", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("password1") and cleaned.get("password1") != cleaned.get("password2"):
+            self.add_error("password2", "The two passwords differ.")
+        return cleaned
+
+
+class TokenCreateForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What the token is for, e.g. “deploy script”.")
+    expires_in_days = forms.TypedChoiceField(
+        choices=[("", "Never"), ("30", "30 days"), ("90", "90 days"), ("365", "1 year")],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        label="Expires",
+    )
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["first_name", "last_name", "email", "company"]

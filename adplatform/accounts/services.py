@@ -1,0 +1,112 @@
+"""Every write to accounts and personal access tokens goes through here."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from datetime import timedelta
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from adplatform.accounts.models import PersonalAccessToken, User
+
+logger = logging.getLogger(__name__)
+
+TOKEN_PREFIX = "adp_"  # noqa: S105 - a public prefix, not a secret
+# last_used_at is refreshed at most this often, so using a token is not a write per request.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def hash_key(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@transaction.atomic
+def user_signup(*, username: str, email: str, password: str, role: str, company: str = "", note: str = "") -> User:
+    """Ask for an owner or advertiser account. It stays inactive until staff approve it."""
+    if role not in (User.Role.OWNER, User.Role.ADVERTISER):
+        raise ValidationError({"role": "Choose game owner or advertiser."})
+    if User.objects.filter(username__iexact=username).exists():
+        raise ValidationError({"username": "That username is taken."})
+    if User.objects.filter(email__iexact=email).exists():
+        raise ValidationError({"email": "An account with this email already exists."})
+    user = User(username=username, email=email, role=role, company=company, signup_note=note, is_active=False)
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from exc
+    user.set_password(password)
+    user.full_clean(exclude=["password"])
+    user.save()
+    logger.info("account requested", extra={"user_id": user.pk, "role": role})
+    return user
+
+
+@transaction.atomic
+def user_approve(*, user: User, approved_by: User) -> User:
+    """Staff approve a sign-up: the account becomes active."""
+    if user.is_active and user.approved_at is not None:
+        return user
+    user.is_active = True
+    user.approved_at = timezone.now()
+    user.approved_by = approved_by
+    if user.role == User.Role.STAFF:
+        user.is_staff = True
+    user.save(update_fields=["is_active", "approved_at", "approved_by", "is_staff", "updated_at"])
+    logger.info("account approved", extra={"user_id": user.pk, "approved_by": approved_by.pk})
+    return user
+
+
+def user_update_profile(*, user: User, data: dict) -> User:
+    """Change the fields a person may change about themselves."""
+    allowed = {"email", "first_name", "last_name", "company"}
+    unknown = set(data) - allowed
+    if unknown:
+        raise ValidationError(dict.fromkeys(unknown, "This field cannot be changed."))
+    email = data.get("email")
+    if email and User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
+        raise ValidationError({"email": "An account with this email already exists."})
+    for field, value in data.items():
+        setattr(user, field, value)
+    user.full_clean(exclude=["password"])
+    user.save(update_fields=[*data.keys(), "updated_at"])
+    return user
+
+
+def token_create(*, user: User, name: str, expires_in_days: int | None = None) -> tuple[PersonalAccessToken, str]:
+    """Create a personal access token; the raw key is returned once and never stored."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "Give the token a name."})
+    if expires_in_days is not None and not 1 <= expires_in_days <= 3650:
+        raise ValidationError({"expires_in_days": "Between 1 and 3650 days."})
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = PersonalAccessToken.objects.create(
+        user=user,
+        name=name[:100],
+        prefix=raw[:12],
+        key_hash=hash_key(raw),
+        expires_at=timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None,
+    )
+    logger.info("access token created", extra={"user_id": user.pk, "token_id": token.pk})
+    return token, raw
+
+
+def token_revoke(*, token: PersonalAccessToken) -> PersonalAccessToken:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at", "updated_at"])
+        logger.info("access token revoked", extra={"user_id": token.user_id, "token_id": token.pk})
+    return token
+
+
+def token_touch(*, token: PersonalAccessToken) -> None:
+    """Record use, at most once per ``LAST_USED_RESOLUTION``."""
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+        PersonalAccessToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from adplatform.accounts import selectors, services
+from adplatform.accounts.forms import LoginForm, ProfileForm, SignupForm, TokenCreateForm
+from adplatform.forms import apply_validation_error
+
+
+class LoginView(auth_views.LoginView):
+    form_class = LoginForm
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.user_signup(
+                username=data["username"],
+                email=data["email"],
+                password=data["password1"],
+                role=data["role"],
+                company=data["company"],
+                note=data["note"],
+            )
+        except ValidationError as exc:
+            apply_validation_error(form, exc, field_map={"password": "password1"})
+        else:
+            return render(request, "accounts/signup_done.html", {"email": data["email"]})
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+@login_required
+def account(request):
+    profile_form = ProfileForm(instance=request.user)
+    token_form = TokenCreateForm()
+    if request.method == "POST":
+        if "save_profile" in request.POST:
+            profile_form = ProfileForm(request.POST, instance=request.user)
+            if profile_form.is_valid():
+                try:
+                    services.user_update_profile(
+                        user=request.user,
+                        data={f: profile_form.cleaned_data[f] for f in ProfileForm.Meta.fields},
+                    )
+                except ValidationError as exc:
+                    apply_validation_error(profile_form, exc)
+                else:
+                    messages.success(request, "Profile saved.")
+                    return redirect("accounts:account")
+        elif "create_token" in request.POST:
+            token_form = TokenCreateForm(request.POST)
+            if token_form.is_valid():
+                try:
+                    token, raw = services.token_create(
+                        user=request.user,
+                        name=token_form.cleaned_data["name"],
+                        expires_in_days=token_form.cleaned_data["expires_in_days"],
+                    )
+                except ValidationError as exc:
+                    apply_validation_error(token_form, exc)
+                else:
+                    # Shown once, on this response only; never stored in the session.
+                    return render(request, "accounts/token_created.html", {"token": token, "raw_key": raw})
+    page = Paginator(selectors.token_list(user=request.user), 20).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "accounts/account.html",
+        {"profile_form": profile_form, "token_form": token_form, "page": page},
+    )
+
+
+@login_required
+@require_POST
+def token_revoke(request, pk: int):
+    token = get_object_or_404(selectors.token_list(user=request.user), pk=pk)
+    services.token_revoke(token=token)
+    messages.success(request, f"Token “{token.name}” revoked. Scripts using it now get 401.")
+    return redirect("accounts:account")

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+from django.core.management.base import BaseCommand, CommandError
+
+from adplatform.simulator import ROBLOX_REQUESTS_PER_MINUTE, SimConfig, Simulation, format_summary
+
+
+class Command(BaseCommand):
+    help = (
+        "Simulate Roblox game servers against the platform's real HTTP API: players joining and leaving, ad "
+        "decisions, batched impressions/clicks/interactions, score tokens and signed score updates, each server "
+        f"under Roblox's {ROBLOX_REQUESTS_PER_MINUTE} requests a minute."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--servers", type=int, default=2, help="Game servers (threads), default 2.")
+        parser.add_argument("--players", type=int, default=8, help="Players per server, default 8.")
+        parser.add_argument("--duration", type=float, default=60, help="Seconds to run; 0 runs until Ctrl-C.")
+        parser.add_argument("--rate", type=float, default=1.0, help="Scale of activity (2 = twice as busy).")
+        parser.add_argument("--base-url", default="http://127.0.0.1:8000", help="The platform's address.")
+        parser.add_argument("--api-key", help="The game's API key (with --signing-secret).")
+        parser.add_argument("--signing-secret", help="The key's signing secret.")
+        parser.add_argument("--game", help="Game slug to create a fresh key for (default: the demo game).")
+        parser.add_argument(
+            "--request-budget",
+            type=int,
+            default=480,
+            help=f"Requests a minute each server may make, at most {ROBLOX_REQUESTS_PER_MINUTE}.",
+        )
+        parser.add_argument("--batch-interval", type=float, default=2.0, help="Seconds between event batches.")
+        parser.add_argument("--batch-size", type=int, default=100, help="Events that make a batch go at once.")
+        parser.add_argument("--seed", type=int, help="Random seed, for a repeatable run.")
+
+    def handle(self, *args, **options):
+        if options["servers"] < 1 or options["players"] < 0 or options["rate"] <= 0 or options["duration"] < 0:
+            raise CommandError("--servers must be >= 1, --players >= 0, --rate > 0 and --duration >= 0.")
+        if not 1 <= options["request_budget"] <= ROBLOX_REQUESTS_PER_MINUTE:
+            raise CommandError(f"--request-budget must be between 1 and {ROBLOX_REQUESTS_PER_MINUTE}.")
+        if not 1 <= options["batch_size"] <= 500:
+            raise CommandError("--batch-size must be between 1 and 500 (the API's largest batch).")
+        api_key, secret = options["api_key"], options["signing_secret"]
+        if bool(api_key) != bool(secret):
+            raise CommandError("Give both --api-key and --signing-secret, or neither.")
+        if not api_key:
+            api_key, secret = self._fresh_key(options["game"])
+        config = SimConfig(
+            base_url=options["base_url"].rstrip("/"),
+            api_key=api_key,
+            signing_secret=secret,
+            servers=options["servers"],
+            players=options["players"],
+            duration=options["duration"],
+            rate=options["rate"],
+            request_budget=options["request_budget"],
+            batch_interval=options["batch_interval"],
+            batch_size=options["batch_size"],
+            seed=options["seed"],
+        )
+        if not logging.getLogger().handlers and not logging.getLogger("adplatform").handlers:
+            logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+        simulation = Simulation(config, out=self.stdout._out)
+        self.stdout.write(
+            f"Simulating {config.servers} server(s) x {config.players} player(s) against {config.base_url} "
+            + (f"for {config.duration:g} s" if config.duration else "until Ctrl-C")
+            + "..."
+        )
+        self.stdout.flush()
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGTERM, lambda *_: simulation.stop())
+        try:
+            result = simulation.run()
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+        self.stdout.write(format_summary(result, config))
+        return None
+
+    def _fresh_key(self, slug: str | None) -> tuple[str, str]:
+        from games.demo import DEMO_PLACE_ID
+        from games.models import Game
+        from games.services import api_key_create
+
+        games = Game.objects.all()
+        game = games.filter(slug=slug).first() if slug else games.filter(roblox_place_id=DEMO_PLACE_ID).first()
+        if game is None:
+            hint = f"No game with the slug {slug!r}." if slug else "No demo game: run `python manage.py seed_demo`."
+            raise CommandError(hint)
+        _, raw, secret = api_key_create(game=game, name="simulate_game")
+        self.stdout.write(f"Created API key {raw[:10]}... for {game.slug} (name 'simulate_game').")
+        return raw, secret

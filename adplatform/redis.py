@@ -1,0 +1,66 @@
+"""One shared Redis connection pool for the hot state of every app.
+
+The Django cache, Celery and the channel layer use the same server through
+their own clients; code that keeps hot state (budgets, nonces, rate limits,
+sorted sets) calls :func:`get_redis`.
+"""
+
+from __future__ import annotations
+
+import threading
+from urllib.parse import parse_qs, urlsplit
+
+import redis
+from django.conf import settings
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+
+_lock = threading.Lock()
+_client: redis.Redis | None = None
+
+
+def get_redis() -> redis.Redis:
+    """The process-wide Redis client (thread-safe, pooled, lazily created)."""
+    global _client
+    if _client is None:
+        with _lock:
+            if _client is None:
+                _client = redis.Redis.from_url(
+                    settings.REDIS_URL,
+                    socket_connect_timeout=settings.REDIS_CONNECT_TIMEOUT,
+                    socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
+                    health_check_interval=30,
+                    # One quick retry covers a dropped connection. redis-py's default (10 retries with
+                    # backoff up to 1 s) would hold every hot-path request for seconds while Redis is down,
+                    # where the platform should answer "degraded" or 503 at once.
+                    retry=Retry(ExponentialBackoff(cap=0.05, base=0.01), retries=1),
+                )
+    return _client
+
+
+def reset_redis_client() -> None:
+    """Drop the shared client (tests that point REDIS_URL elsewhere call this)."""
+    global _client
+    with _lock:
+        if _client is not None:
+            _client.close()
+        _client = None
+
+
+def celery_broker_url(redis_url: str) -> str:
+    """Kombu spells unix-socket Redis URLs differently from redis-py."""
+    parts = urlsplit(redis_url)
+    if parts.scheme != "unix":
+        return redis_url
+    db = parse_qs(parts.query).get("db", ["0"])[0]
+    return f"redis+socket://{parts.path}?virtual_host={db}"
+
+
+def with_db(redis_url: str, db: int) -> str:
+    """The same server as ``redis_url`` but another logical database."""
+    parts = urlsplit(redis_url)
+    if parts.scheme == "unix":
+        query = "&".join(p for p in parts.query.split("&") if p and not p.startswith("db="))
+        query = f"{query}&db={db}" if query else f"db={db}"
+        return f"unix://{parts.path}?{query}"
+    return parts._replace(path=f"/{db}").geturl()

@@ -1,0 +1,16 @@
+"""The ads part of /api/v1/: ``manage/campaigns/...`` and ``manage/creatives/...``."""
+
+from rest_framework.routers import SimpleRouter
+
+from ads.api import views
+
+router = SimpleRouter()
+router.register(r"manage/campaigns", views.CampaignViewSet, basename="manage-campaign")
+router.register(
+    r"manage/campaigns/(?P<campaign_pk>[0-9]+)/creatives",
+    views.CampaignCreativeViewSet,
+    basename="manage-campaign-creative",
+)
+router.register(r"manage/creatives", views.CreativeViewSet, basename="manage-creative")
+
+urlpatterns = router.urls

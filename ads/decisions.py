@@ -1,0 +1,585 @@
+"""The ad decision engine: eligibility, effective CPM, second-price auction, pacing, caps and budgets.
+
+Hot path rules (DESIGN.md): no PostgreSQL query in the steady state and exactly one
+Redis round trip per decision. The campaign index lives in process memory and is
+rebuilt in the background when the serving version (returned by the decision script
+itself) changes or every ``SERVING_INDEX_MAX_AGE`` seconds. One Lua script checks the
+frequency cap, pacing and the total and daily budgets of the ranked candidates,
+reserves the winner's price, and appends the decision to a Redis stream that a worker
+drains into PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.db.models import Count, Prefetch, Q
+
+from adplatform.api.errors import DomainError
+from adplatform.redis import get_redis
+from adplatform.serving import SERVING_VERSION_KEY
+from ads import budget, metrics, tokens
+from ads.models import ApprovalState, Campaign, CampaignStatus, Creative, ModerationStatus, Pacing, Pricing
+from ads.streams import DECISION_STREAM
+from games.models import AdContainer, AssetModeration, ContainerStatus, PlaylistItem
+
+logger = logging.getLogger(__name__)
+
+CENT = Decimal("0.01")
+SIX = Decimal("0.000001")
+PRIOR_CTR = Decimal("0.01")  # 1% expected click-through before a campaign has history
+PRIOR_WEIGHT = 1000  # the prior counts as this many impressions
+MAX_CANDIDATES = 8  # candidates handed to the script, best first
+
+
+# --------------------------------------------------------------------------- the in-memory index
+
+
+@dataclass(frozen=True)
+class CreativeInfo:
+    id: int
+    kind: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CampaignInfo:
+    id: int
+    advertiser_id: int
+    category: str
+    pricing: str
+    bid: Decimal  # CPM bid, or CPC bid for CPC campaigns
+    ctr: Decimal
+    ecpm: Decimal
+    total_micros: int
+    daily_micros: int  # -1: no daily limit
+    pacing_daily_micros: int  # the day's budget EVEN pacing spreads (-1 for ASAP)
+    start_ts: float
+    end_ts: float
+    cap_count: int
+    cap_period: int
+    countries_in: frozenset[str]
+    countries_out: frozenset[str]
+    devices: frozenset[str]
+    segments: frozenset[str]
+    days: frozenset[int]
+    hours: frozenset[int]
+    games_in: frozenset[int]
+    games_out: frozenset[int]
+    container_types: frozenset[str]
+    creatives: dict[str, tuple[CreativeInfo, ...]]
+
+
+@dataclass(frozen=True)
+class HouseItem:
+    playlist_item_id: int
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    id: int
+    game_id: int
+    type: str
+    status: str
+    floor: Decimal
+    blocked_categories: frozenset[str]
+    house: tuple[HouseItem, ...]
+    # Campaigns that may ever serve here (type, games, category): only per-player rules remain per request.
+    candidates: tuple[CampaignInfo, ...] = ()
+
+
+@dataclass
+class ServingIndex:
+    version: int
+    built_at: float
+    containers: dict[int, ContainerInfo]
+    campaigns: tuple[CampaignInfo, ...]
+    notes: dict[str, int] = field(default_factory=dict)
+
+
+def _creative_payload(creative: Creative) -> dict[str, Any]:
+    return {
+        "id": creative.pk,
+        "kind": creative.kind,
+        "roblox_asset_id": creative.roblox_asset_id,
+        "content": creative.content_uri,
+        "npc": {"model_asset_id": creative.npc_model_asset_id, "dialogue": creative.npc_dialogue}
+        if creative.kind == "NPC"
+        else None,
+        "minigame": creative.minigame if creative.kind == "MINIGAME" else None,
+        "click_action": creative.click_action or {"type": "none"},
+    }
+
+
+def _ctr_stats() -> dict[int, tuple[int, int]]:
+    """``campaign id -> (impressions, clicks)`` for CTR estimates (filled in by the events app when present)."""
+    try:
+        from ads import reporting
+    except ImportError:
+        return {}
+    return reporting.campaign_ctr_counts()
+
+
+def build_index(version: int) -> ServingIndex:
+    """Read everything serving needs from PostgreSQL (off the request path)."""
+    now = time.time()
+    containers: dict[int, ContainerInfo] = {}
+    items_qs = PlaylistItem.objects.select_related("asset").order_by("position")
+    for container in AdContainer.objects.select_related("game", "playlist").prefetch_related(
+        Prefetch("playlist__items", queryset=items_qs)
+    ):
+        house: tuple[HouseItem, ...] = ()
+        if container.playlist_id is not None and container.playlist.container_type == container.type:
+            house = tuple(
+                HouseItem(
+                    item.pk,
+                    {
+                        "id": None,
+                        "kind": container.type,
+                        "roblox_asset_id": item.asset.roblox_asset_id,
+                        "content": item.asset.content_uri,
+                        "npc": None,
+                        "minigame": None,
+                        "click_action": {"type": "none"},
+                        "display_seconds": item.display_seconds,
+                    },
+                )
+                for item in container.playlist.items.all()
+                if not item.asset.is_blocked
+            )
+        containers[container.pk] = ContainerInfo(
+            id=container.pk,
+            game_id=container.game_id,
+            type=container.type,
+            status=container.status if container.game.is_active else ContainerStatus.INACTIVE,
+            floor=container.floor_price_cpm,
+            blocked_categories=frozenset(container.blocked_categories or []),
+            house=house,
+        )
+
+    approved = Creative.objects.filter(moderation_status=ModerationStatus.APPROVED).exclude(
+        asset__moderation_state=AssetModeration.BLOCKED
+    )
+    campaigns = (
+        Campaign.objects.filter(
+            status=CampaignStatus.ACTIVE,
+            advertiser__approval=ApprovalState.APPROVED,
+            end_at__gt=datetime.fromtimestamp(now, UTC),
+        )
+        .select_related("advertiser")
+        .prefetch_related(Prefetch("creatives", queryset=approved, to_attr="serving_creatives"))
+        .annotate(n=Count("creatives", filter=Q(creatives__moderation_status=ModerationStatus.APPROVED)))
+    )
+    stats = _ctr_stats()
+    infos = []
+    for campaign in campaigns:
+        if not campaign.serving_creatives:
+            continue
+        impressions, clicks = stats.get(campaign.pk, (0, 0))
+        ctr = (Decimal(clicks) + PRIOR_CTR * PRIOR_WEIGHT) / (Decimal(impressions) + PRIOR_WEIGHT)
+        ecpm = campaign.max_bid if campaign.pricing == Pricing.CPM else campaign.max_bid * ctr * 1000
+        by_kind: dict[str, list[CreativeInfo]] = {}
+        for creative in campaign.serving_creatives:
+            by_kind.setdefault(creative.kind, []).append(
+                CreativeInfo(creative.pk, creative.kind, _creative_payload(creative))
+            )
+        t = campaign.targeting or {}
+        remaining = max(Decimal("0"), campaign.total_budget - campaign.spent)
+        days_left = max(1.0, (campaign.end_at.timestamp() - now) / 86400)
+        if campaign.pacing == Pacing.EVEN:
+            day_budget = campaign.daily_budget or (remaining / Decimal(str(days_left)))
+            pacing_daily = budget.to_micros(day_budget)
+        else:
+            pacing_daily = -1
+        infos.append(
+            CampaignInfo(
+                id=campaign.pk,
+                advertiser_id=campaign.advertiser_id,
+                category=campaign.advertiser.category,
+                pricing=campaign.pricing,
+                bid=campaign.max_bid,
+                ctr=ctr,
+                ecpm=ecpm.quantize(SIX),
+                total_micros=budget.to_micros(campaign.total_budget),
+                daily_micros=budget.to_micros(campaign.daily_budget) if campaign.daily_budget else -1,
+                pacing_daily_micros=pacing_daily,
+                start_ts=campaign.start_at.timestamp(),
+                end_ts=campaign.end_at.timestamp(),
+                cap_count=campaign.frequency_cap_count or 0,
+                cap_period=campaign.frequency_cap_period_seconds or 0,
+                countries_in=frozenset(t.get("countries_included", [])),
+                countries_out=frozenset(t.get("countries_excluded", [])),
+                devices=frozenset(t.get("devices", [])),
+                segments=frozenset(t.get("segments", [])),
+                days=frozenset(t.get("days_of_week", [])),
+                hours=frozenset(t.get("hours_utc", [])),
+                games_in=frozenset(t.get("games_included", [])),
+                games_out=frozenset(t.get("games_excluded", [])),
+                container_types=frozenset(t.get("container_types", [])),
+                creatives={kind: tuple(items) for kind, items in by_kind.items()},
+            )
+        )
+    for container_id, info in list(containers.items()):
+        containers[container_id] = replace(info, candidates=tuple(c for c in infos if _statically_eligible(c, info)))
+    metrics.INDEX_RELOADS.inc()
+    index = ServingIndex(version=version, built_at=time.monotonic(), containers=containers, campaigns=tuple(infos))
+    logger.info(
+        "serving index built",
+        extra={"serving_version": version, "containers": len(containers), "campaigns": len(infos)},
+    )
+    return index
+
+
+# --------------------------------------------------------------------------- the script
+
+# KEYS: 1 stream, 2 version, then 4 per candidate: committed, day, frequency, init.
+# ARGV: 1 the decision record (JSON, as if unfilled or house), 2 candidate count, 3 expiry (unix seconds),
+#       then 11 per candidate: total, daily, price, cap count, cap period, pace allowed, random,
+#       campaign id, creative id, pricing, clearing CPM. The winner's fields are added to the stream entry.
+DECIDE_LUA = """
+local version = redis.call('GET', KEYS[2]) or '0'
+local n = tonumber(ARGV[2])
+local missing = {}
+for i = 0, n - 1 do
+  local k = 3 + i * 4
+  local a = 4 + i * 11
+  if redis.call('EXISTS', KEYS[k + 3]) == 0 then
+    table.insert(missing, i + 1)
+  else
+    local total = tonumber(ARGV[a])
+    local daily = tonumber(ARGV[a + 1])
+    local price = tonumber(ARGV[a + 2])
+    local committed = tonumber(redis.call('GET', KEYS[k]) or '0')
+    if committed + price <= total then
+      local spent_today = tonumber(redis.call('GET', KEYS[k + 1]) or '0')
+      if daily < 0 or spent_today + price <= daily then
+        local cap = tonumber(ARGV[a + 3])
+        local seen = 0
+        if cap > 0 then seen = tonumber(redis.call('GET', KEYS[k + 2]) or '0') end
+        if cap == 0 or seen < cap then
+          local allowed = tonumber(ARGV[a + 5])
+          local skip = false
+          if allowed >= 0 and spent_today + price > allowed then
+            -- Ahead of pace: skip with a probability that grows with how far ahead it is.
+            local ahead = (spent_today + price - allowed) / math.max(allowed, 1)
+            if tonumber(ARGV[a + 6]) < math.min(1, 0.5 + ahead * 10) then skip = true end
+          end
+          if not skip then
+            redis.call('INCRBY', KEYS[k], price)
+            redis.call('INCRBY', KEYS[k + 1], price)
+            redis.call('EXPIRE', KEYS[k + 1], 259200)
+            if cap > 0 then
+              if redis.call('INCR', KEYS[k + 2]) == 1 then redis.call('EXPIRE', KEYS[k + 2], ARGV[a + 4]) end
+            end
+            redis.call('XADD', KEYS[1], '*', 'b', ARGV[1], 'k', ARGV[a + 7], 'r', ARGV[a + 8], 'm', ARGV[a + 9],
+                       'c', ARGV[a + 10], 'v', price, 'x', ARGV[3])
+            return {version, i + 1, missing}
+          end
+        end
+      end
+    end
+  end
+end
+redis.call('XADD', KEYS[1], '*', 'b', ARGV[1])
+return {version, 0, missing}
+"""
+
+
+# --------------------------------------------------------------------------- the engine
+
+
+@dataclass(frozen=True)
+class Player:
+    id: int
+    country: str = ""
+    device: str = ""
+    age_bracket: str = "unknown"
+    ads_allowed: bool = False
+    segments: frozenset[str] = frozenset()
+
+    @property
+    def paid_eligible(self) -> bool:
+        return self.ads_allowed and self.age_bracket != "under13"
+
+
+@dataclass
+class Candidate:
+    campaign: CampaignInfo
+    creative: CreativeInfo
+    price_cpm: Decimal = Decimal("0")  # clearing price in eCPM terms
+    charge: Decimal = Decimal("0")  # what a win reserves: CPM price / 1000, or the CPC price
+
+
+def _statically_eligible(c: CampaignInfo, container: ContainerInfo) -> bool:
+    """Rules that depend only on the container (checked once per index build)."""
+    if container.type not in c.creatives:
+        return False
+    if c.games_in and container.game_id not in c.games_in:
+        return False
+    if container.game_id in c.games_out:
+        return False
+    if c.container_types and container.type not in c.container_types:
+        return False
+    return c.category not in container.blocked_categories
+
+
+def _eligible(c: CampaignInfo, player: Player, now: float, dt: datetime) -> bool:
+    """Rules that depend on the moment and the player (checked per request)."""
+    if not c.start_ts <= now < c.end_ts:
+        return False
+    if c.days and dt.weekday() not in c.days:
+        return False
+    if c.hours and dt.hour not in c.hours:
+        return False
+    if c.countries_in and player.country not in c.countries_in:
+        return False
+    if player.country and player.country in c.countries_out:
+        return False
+    if c.devices and player.device not in c.devices:
+        return False
+    return not (c.segments and not (c.segments & player.segments))
+
+
+def run_auction(candidates: list[Candidate], floor: Decimal, rng: random.Random) -> list[Candidate]:
+    """Rank by effective CPM (random tie-break) and set each one's second price if it wins.
+
+    A winner pays the larger of the best effective CPM below it from *another* advertiser and the
+    floor, plus 0.01, never more than its own effective CPM. Bids under the floor do not take part.
+    """
+    bidding = [c for c in candidates if c.campaign.ecpm >= floor and c.campaign.ecpm > 0]
+    rng.shuffle(bidding)
+    bidding.sort(key=lambda c: c.campaign.ecpm, reverse=True)
+    for i, cand in enumerate(bidding):
+        runner_up = next(
+            (o.campaign.ecpm for o in bidding[i + 1 :] if o.campaign.advertiser_id != cand.campaign.advertiser_id),
+            Decimal("0"),
+        )
+        price = min(cand.campaign.ecpm, max(runner_up, floor) + CENT).quantize(SIX)
+        cand.price_cpm = price
+        if cand.campaign.pricing == Pricing.CPC:
+            cpc = (price / (cand.campaign.ctr * 1000)).quantize(SIX, rounding=ROUND_HALF_UP)
+            cand.charge = min(cand.campaign.bid, cpc)
+        else:
+            cand.charge = (price / 1000).quantize(SIX, rounding=ROUND_HALF_UP)
+    return [c for c in bidding if c.charge > 0]
+
+
+@dataclass
+class DecisionResult:
+    body: dict[str, Any]
+    outcome: str
+    reason: str
+
+
+class DecisionEngine:
+    def __init__(self) -> None:
+        self._index: ServingIndex | None = None
+        self._lock = threading.Lock()
+        self._reloading = False
+        self._script = None
+        self._rng = random.Random()  # noqa: S311 - auction tie-breaks and pacing, not secrets
+
+    # -- index lifecycle
+
+    def index(self) -> ServingIndex:
+        index = self._index
+        if index is None:
+            with self._lock:
+                if self._index is None:
+                    self._index = build_index(self._read_version())
+                index = self._index
+        elif time.monotonic() - index.built_at > settings.SERVING_INDEX_MAX_AGE:
+            self._reload_in_background(index.version)
+        return index
+
+    def _read_version(self) -> int:
+        try:
+            return int(get_redis().get(SERVING_VERSION_KEY) or 0)
+        except redis.RedisError:
+            return -1
+
+    def _in_background(self, name: str, work) -> None:
+        """Run off the request path: a thread in production, inline where settings say so (tests)."""
+        if not settings.DECISION_ENGINE_BACKGROUND:
+            work()
+            return
+
+        def run() -> None:
+            from django.db import connection
+
+            try:
+                work()
+            except Exception:
+                logger.exception("%s failed", name)
+            finally:
+                connection.close()
+
+        threading.Thread(target=run, name=name, daemon=True).start()
+
+    def _reload_in_background(self, version: int) -> None:
+        with self._lock:
+            if self._reloading:
+                return
+            self._reloading = True
+
+        def reload() -> None:
+            try:
+                self._index = build_index(version)
+            finally:
+                self._reloading = False
+
+        self._in_background("serving-index-reload", reload)
+
+    def reload_now(self) -> ServingIndex:
+        """Rebuild synchronously (tests, and a container unknown to an old index)."""
+        self._index = build_index(self._read_version())
+        return self._index
+
+    def reset(self) -> None:
+        self._index = None
+
+    # -- deciding
+
+    def decide(self, *, container_id: int, game_id: int, player: Player, server_id: str = "") -> DecisionResult:
+        started = time.perf_counter()
+        index = self.index()
+        container = index.containers.get(container_id)
+        if container is None and time.monotonic() - index.built_at > settings.SERVING_UNKNOWN_CONTAINER_RELOAD:
+            index = self.reload_now()  # a container created since the last reload
+            container = index.containers.get(container_id)
+        if container is None or container.game_id != game_id:
+            raise DomainError("not_found", "No such container in this game.")
+
+        now = time.time()
+        dt = datetime.fromtimestamp(now, UTC)
+        decision_id = str(uuid.uuid4())
+        expires = now + settings.DECISION_RESERVATION_SECONDS
+        base = {"id": decision_id, "game": game_id, "container": container.id, "player": player.id,
+                "country": player.country, "device": player.device, "server": server_id[:100], "at": now}  # fmt: skip
+
+        ranked: list[Candidate] = []
+        reason = "no_eligible_campaign"
+        if container.status != ContainerStatus.ACTIVE:
+            reason = "container_inactive"
+        elif not player.paid_eligible:
+            reason = "player_not_eligible"
+        else:
+            candidates = []
+            for campaign in container.candidates:
+                if _eligible(campaign, player, now, dt):
+                    creative = self._rng.choice(campaign.creatives[container.type])
+                    candidates.append(Candidate(campaign, creative))
+            ranked = run_auction(candidates, container.floor, self._rng)[:MAX_CANDIDATES]
+            if candidates and not ranked:
+                reason = "below_floor"
+
+        house = None
+        if container.status == ContainerStatus.ACTIVE and container.house:
+            house = self._rng.choice(container.house)
+        if house is not None:
+            record = {**base, "state": "HOUSE", "reason": reason, "item": house.playlist_item_id}
+        else:
+            record = {**base, "state": "UNFILLED", "reason": reason}
+
+        keys = [DECISION_STREAM, SERVING_VERSION_KEY]
+        args: list[Any] = [json.dumps(record, separators=(",", ":")), len(ranked), int(expires)]
+        day = budget.day_stamp(dt)
+        seconds_today = now - dt.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+        for cand in ranked:
+            c = cand.campaign
+            keys += [budget.committed_key(c.id), budget.daily_key(c.id, day),
+                     budget.frequency_key(c.id, player.id), budget.init_key(c.id)]  # fmt: skip
+            allowed = -1
+            if c.pacing_daily_micros >= 0:
+                # EVEN: what may be spent by the end of the current hour.
+                allowed = int(c.pacing_daily_micros * min(1.0, (seconds_today + 3600) / 86400))
+            args += [c.total_micros, c.daily_micros, budget.to_micros(cand.charge), c.cap_count, c.cap_period,
+                     allowed, self._rng.random(), c.id, cand.creative.id, c.pricing, str(cand.price_cpm)]  # fmt: skip
+
+        try:
+            version, chosen, missing = self._run_script(keys, args)
+        except redis.RedisError:
+            logger.warning("decision degraded: redis unavailable")
+            metrics.DECISIONS.labels(outcome="unfilled", reason="degraded").inc()
+            return DecisionResult({"filled": False, "reason": "degraded"}, "unfilled", "degraded")
+        finally:
+            metrics.DECISION_LATENCY.observe(time.perf_counter() - started)
+
+        if int(version) != index.version:
+            self._reload_in_background(int(version))
+        if missing:
+            self._rebuild_budgets_in_background([ranked[i - 1].campaign.id for i in missing])
+
+        if chosen:
+            cand = ranked[chosen - 1]
+            metrics.RESERVATIONS.inc()
+            metrics.DECISIONS.labels(outcome="campaign", reason="").inc()
+            claims = tokens.TrackingClaims(
+                decision_id=decision_id, container_id=container.id, game_id=game_id, player_id=player.id,
+                campaign_id=cand.campaign.id, creative_id=cand.creative.id, pricing=cand.campaign.pricing,
+                price_micros=budget.to_micros(cand.charge), issued_at=int(now), expires_at=int(expires),
+            )  # fmt: skip
+            body = {
+                "filled": True,
+                "source": "campaign",
+                "decision_id": decision_id,
+                "expires_at": _iso(expires),
+                "campaign_id": cand.campaign.id,
+                "creative": cand.creative.payload,
+                "price_cpm": f"{cand.price_cpm:.6f}",
+                "pricing": cand.campaign.pricing,
+                "tracking_token": tokens.sign(claims),
+            }
+            return DecisionResult(body, "campaign", "")
+        if house is not None:
+            metrics.DECISIONS.labels(outcome="house", reason=reason).inc()
+            claims = tokens.TrackingClaims(
+                decision_id=decision_id, container_id=container.id, game_id=game_id, player_id=player.id,
+                campaign_id=None, creative_id=None, pricing="", price_micros=0, issued_at=int(now),
+                expires_at=int(expires),
+            )  # fmt: skip
+            body = {
+                "filled": True,
+                "source": "house",
+                "decision_id": decision_id,
+                "expires_at": _iso(expires),
+                "creative": house.payload,
+                "tracking_token": tokens.sign(claims),
+            }
+            return DecisionResult(body, "house", reason)
+        if ranked and reason == "no_eligible_campaign":
+            reason = "budget_or_cap"
+        metrics.DECISIONS.labels(outcome="unfilled", reason=reason).inc()
+        return DecisionResult({"filled": False, "reason": reason, "decision_id": decision_id}, "unfilled", reason)
+
+    def _run_script(self, keys: list[str], args: list[Any]):
+        if self._script is None:
+            self._script = get_redis().register_script(DECIDE_LUA)
+        return self._script(keys=keys, args=args, client=get_redis())
+
+    def _rebuild_budgets_in_background(self, campaign_ids: list[int]) -> None:
+        self._in_background("budget-rebuild", lambda: budget.budget_rebuild(campaign_ids=campaign_ids))
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+engine = DecisionEngine()
+
+
+def ad_decide(*, container_id: int, game_id: int, player: Player, server_id: str = "") -> DecisionResult:
+    """Decide what one container shows one player (the service behind ``POST /api/v1/decisions``)."""
+    return engine.decide(container_id=container_id, game_id=game_id, player=player, server_id=server_id)

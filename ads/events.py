@@ -1,0 +1,459 @@
+"""Engagement events: checked in the request, deduplicated and streamed through Redis, then
+stored, filtered for invalid traffic and billed by a worker.
+
+Request (``event_batch_ingest``): every event is checked on its own (a signed tracking token
+for this game and decision, type-specific fields, not older than 24 h nor in the future);
+one Lua script marks the new ``event_id``s as seen (duplicates are acknowledged, counted
+once), counts the event rate per player and server, and appends the new events to the
+``{ev}:events`` stream. Nothing touches PostgreSQL.
+
+Worker (``events_drain``): reads the stream through a consumer group, and in one
+transaction inserts the new rows (``event_id`` unique), applies the viewability standard
+and the invalid-traffic rules, and charges the ledger; only after the commit it
+acknowledges the stream entries. A crash before the acknowledgement repeats the batch,
+which the unique ``event_id`` absorbs: nothing accepted is lost or counted twice. (Redis
+must persist its streams for "accepted" to survive a Redis restart: the embedded Redis keeps
+an append-only file fsynced every second; see the README for production settings.)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from adplatform.db import copy_insert
+from adplatform.redis import get_redis
+from ads import budget, metrics, tokens
+from ads.models import AdEngagement, Decision, DecisionState, EngagementType, LedgerKind
+from ads.streams import GROUP, consumer_name, ensure_group
+
+logger = logging.getLogger(__name__)
+
+EVENT_STREAM = "{ev}:events"
+MAX_BATCH = 500
+MAX_AGE = timedelta(hours=24)
+MAX_FUTURE_SKEW = timedelta(minutes=5)
+SEEN_TTL = 48 * 3600
+
+# The in-game viewability standard (Roblox immersive ads, IAB/MRC intrinsic in-game).
+VIEWABLE_MIN_MS = 1000
+VIEWABLE_MIN_COVERAGE = 0.015
+VIEWABLE_MIN_VISIBLE = 0.5
+VIEWABLE_MAX_ANGLE = 55.0
+
+# Invalid traffic thresholds.
+HUMAN_CLICK_MS = 250  # a click this soon after the impression or the previous click is not a person's
+CLAIM_IDLE_MS = 30_000
+
+
+class EventRejected(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def is_viewable(v: dict[str, Any] | None) -> bool:
+    if not v:
+        return False
+    return (
+        v.get("duration_ms", 0) >= VIEWABLE_MIN_MS
+        and v.get("screen_coverage", 0) >= VIEWABLE_MIN_COVERAGE
+        and v.get("visible_fraction", 0) >= VIEWABLE_MIN_VISIBLE
+        and v.get("angle_deg", 180) <= VIEWABLE_MAX_ANGLE
+    )
+
+
+def _number(value: Any, name: str, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise EventRejected("validation_error", f"viewability.{name} must be a number.")
+    if not low <= value <= high:
+        raise EventRejected("validation_error", f"viewability.{name} must be between {low} and {high}.")
+    return float(value)
+
+
+def _viewability(raw: Any) -> dict[str, float] | None:
+    if raw is None or raw == [] or raw == {}:  # Roblox's JSONEncode turns {} into []
+        return None
+    if not isinstance(raw, dict):
+        raise EventRejected("validation_error", "viewability must be an object.")
+    return {
+        "duration_ms": int(_number(raw.get("duration_ms", 0), "duration_ms", 0, 86_400_000)),
+        "screen_coverage": _number(raw.get("screen_coverage", 0), "screen_coverage", 0, 1),
+        "visible_fraction": _number(raw.get("visible_fraction", 0), "visible_fraction", 0, 1),
+        "angle_deg": _number(raw.get("angle_deg", 0), "angle_deg", 0, 180),
+    }
+
+
+def _uuid(value: Any, name: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value).strip())  # accepts Roblox's GenerateGUID() braces too
+    except (ValueError, AttributeError):
+        raise EventRejected("validation_error", f"{name} must be a UUID.") from None
+
+
+def _validate(raw: Any, *, game_id: int, now: datetime) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise EventRejected("validation_error", "Each event must be an object.")
+    event_id = _uuid(raw.get("event_id"), "event_id")
+    kind = raw.get("type")
+    if kind not in EngagementType.values:
+        raise EventRejected("validation_error", f"type must be one of {', '.join(EngagementType.values)}.")
+    decision_id = _uuid(raw.get("decision_id"), "decision_id")
+    claims = tokens.verify(raw.get("tracking_token") or "")
+    if claims is None or claims.game_id != game_id:
+        raise EventRejected("token_invalid", "The tracking token is not valid for this game.")
+    if claims.decision_id != str(decision_id):
+        raise EventRejected("token_invalid", "The tracking token belongs to another decision.")
+    player = raw.get("player_id")
+    if isinstance(player, bool) or not isinstance(player, int) or player != claims.player_id:
+        raise EventRejected("player_mismatch", "player_id is not the player the decision was made for.")
+    occurred = parse_datetime(str(raw.get("occurred_at") or "")) if isinstance(raw.get("occurred_at"), str) else None
+    if occurred is None or timezone.is_naive(occurred):
+        raise EventRejected("validation_error", "occurred_at must be an ISO 8601 time with a timezone.")
+    if occurred < now - MAX_AGE:
+        raise EventRejected("event_too_old", "The event is older than 24 hours.")
+    if occurred > now + MAX_FUTURE_SKEW:
+        raise EventRejected("event_in_future", "The event is in the future.")
+    viewability = _viewability(raw.get("viewability")) if kind == EngagementType.IMPRESSION else None
+    metadata = raw.get("metadata")
+    if metadata in ([], None):
+        metadata = {}
+    if not isinstance(metadata, dict) or len(json.dumps(metadata)) > 2000:
+        raise EventRejected("validation_error", "metadata must be an object of at most 2 KB.")
+    return {
+        "e": str(event_id),
+        "t": kind,
+        "d": str(decision_id),
+        "g": game_id,
+        "c": claims.container_id,
+        "k": claims.campaign_id,
+        "r": claims.creative_id,
+        "p": claims.player_id,
+        "m": claims.pricing,
+        "v": claims.price_micros,
+        "i": claims.issued_at,
+        "x": claims.expires_at,
+        "o": occurred.timestamp(),
+        "w": viewability,
+        "meta": metadata,
+    }
+
+
+# KEYS: 1 stream, then 3 per event: seen, player rate, server rate ("" when none).
+# ARGV: 1 seen ttl, 2 event count, then per event: record.
+INGEST_LUA = """
+local out = {}
+local n = tonumber(ARGV[2])
+for i = 0, n - 1 do
+  local k = 2 + i * 3
+  if redis.call('SET', KEYS[k], '1', 'NX', 'EX', ARGV[1]) then
+    local pr = redis.call('INCR', KEYS[k + 1])
+    if pr == 1 then redis.call('EXPIRE', KEYS[k + 1], 120) end
+    local sr = 0
+    if KEYS[k + 2] ~= '{ev}:none' then
+      sr = redis.call('INCR', KEYS[k + 2])
+      if sr == 1 then redis.call('EXPIRE', KEYS[k + 2], 120) end
+    end
+    redis.call('XADD', KEYS[1], '*', 'd', ARGV[2 + i + 1], 'pr', pr, 'sr', sr)
+    table.insert(out, 1)
+  else
+    table.insert(out, 0)
+  end
+end
+return out
+"""
+_ingest_script = None
+
+
+@dataclass
+class IngestResult:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+
+def event_batch_ingest(*, game_id: int, events: list[Any], server_id: str = "") -> IngestResult:
+    """Check, deduplicate and stream a batch of events (the service behind ``POST /api/v1/events``)."""
+    global _ingest_script
+    now = timezone.now()
+    result = IngestResult()
+    records: list[dict[str, Any]] = []
+    seen_in_batch: set[str] = set()
+    for index, raw in enumerate(events):
+        try:
+            record = _validate(raw, game_id=game_id, now=now)
+        except EventRejected as exc:
+            result.rejected.append({"index": index, "code": exc.code, "message": exc.message})
+            metrics.EVENTS.labels(type=str(raw.get("type") if isinstance(raw, dict) else "?")[:16],
+                                  verdict="rejected").inc()  # fmt: skip
+            continue
+        if record["e"] in seen_in_batch:
+            result.duplicates += 1
+            continue
+        seen_in_batch.add(record["e"])
+        record["s"] = server_id
+        records.append(record)
+    if not records:
+        return result
+
+    minute = int(now.timestamp() // 60)
+    keys = [EVENT_STREAM]
+    args: list[Any] = [SEEN_TTL, len(records)]
+    for record in records:
+        keys += [
+            f"{{ev}}:seen:{record['e']}",
+            f"{{ev}}:rate:p:{game_id}:{record['p']}:{minute}",
+            f"{{ev}}:rate:s:{game_id}:{server_id}:{minute}" if server_id else "{ev}:none",
+        ]
+    args += [json.dumps(record, separators=(",", ":")) for record in records]
+    if _ingest_script is None:
+        _ingest_script = get_redis().register_script(INGEST_LUA)
+    flags = _ingest_script(keys=keys, args=args, client=get_redis())
+    for record, new in zip(records, flags, strict=True):
+        if new:
+            result.accepted += 1
+            metrics.EVENTS.labels(type=record["t"], verdict="accepted").inc()
+        else:
+            result.duplicates += 1
+            metrics.EVENTS.labels(type=record["t"], verdict="duplicate").inc()
+    metrics.EVENT_BATCH_SIZE.observe(len(events))
+    return result
+
+
+# --------------------------------------------------------------------------- the worker
+
+
+def _moment(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+def _ensure_decisions(records: list[dict[str, Any]]) -> None:
+    """Paid decisions are normally in PostgreSQL already; rebuild any that are not from the signed token."""
+    paid = {r["d"]: r for r in records if r.get("k")}
+    if not paid:
+        return
+    known = {str(i) for i in Decision.objects.filter(id__in=list(paid)).values_list("id", flat=True)}
+    missing = [r for d, r in paid.items() if d not in known]
+    if missing:
+        Decision.objects.bulk_create(
+            [
+                Decision(
+                    id=r["d"], game_id=r["g"], container_id=r["c"], campaign_id=r["k"], creative_id=r["r"],
+                    player_id=r["p"], pricing=r["m"], reserved_amount=budget.from_micros(r["v"]),
+                    clearing_price_cpm=None, state=DecisionState.RESERVED, reason="rebuilt_from_token",
+                    created_at=_moment(r["i"]), expires_at=_moment(r["x"]),
+                )
+                for r in missing
+            ],
+            ignore_conflicts=True,
+        )  # fmt: skip
+
+
+def _classify(records: list[dict[str, Any]]) -> list[tuple[AdEngagement, budget.Charge | None]]:
+    """Apply viewability and invalid-traffic rules in time order; return each row with the charge it earns."""
+    decision_ids = {r["d"] for r in records}
+    history: dict[str, dict[str, Any]] = {d: {"impression_at": None, "billable": False, "last_click": None,
+                                               "clicked": False} for d in decision_ids}  # fmt: skip
+    for row in AdEngagement.objects.filter(decision_id__in=list(decision_ids), invalid_reason="").values(
+        "decision_id", "type", "occurred_at", "viewable"
+    ):
+        h = history[str(row["decision_id"])]
+        if row["type"] == EngagementType.IMPRESSION:
+            at = row["occurred_at"].timestamp()
+            h["impression_at"] = at if h["impression_at"] is None else min(h["impression_at"], at)
+            h["billable"] = h["billable"] or row["viewable"]
+        elif row["type"] == EngagementType.CLICK:
+            at = row["occurred_at"].timestamp()
+            h["last_click"] = at if h["last_click"] is None else max(h["last_click"], at)
+            h["clicked"] = True
+
+    now = timezone.now()
+    rows: list[tuple[AdEngagement, budget.Charge | None]] = []
+    for r in sorted(records, key=lambda r: (r["o"], r["t"] != EngagementType.IMPRESSION)):
+        h = history[r["d"]]
+        kind, at = r["t"], r["o"]
+        viewable = kind == EngagementType.IMPRESSION and is_viewable(r["w"])
+        reason = ""
+        if r.get("pr", 0) > settings.EVENTS_MAX_PER_PLAYER_MINUTE:
+            reason = "rate_player"
+        elif r.get("sr", 0) > settings.EVENTS_MAX_PER_SERVER_MINUTE:
+            reason = "rate_server"
+        elif kind == EngagementType.IMPRESSION:
+            if viewable and h["billable"]:
+                reason = "duplicate_impression"
+        elif kind == EngagementType.CLICK:
+            if h["impression_at"] is None:
+                reason = "click_without_impression"
+            elif at - h["impression_at"] < HUMAN_CLICK_MS / 1000 or (
+                h["last_click"] is not None and at - h["last_click"] < HUMAN_CLICK_MS / 1000
+            ):
+                reason = "click_too_fast"
+        charge_kind = None
+        if not reason:
+            if kind == EngagementType.IMPRESSION:
+                h["impression_at"] = at if h["impression_at"] is None else min(h["impression_at"], at)
+                if viewable:
+                    h["billable"] = True
+                    if r["m"] == "CPM" and r.get("k"):
+                        charge_kind = LedgerKind.IMPRESSION_CHARGE
+            elif kind == EngagementType.CLICK:
+                if r["m"] == "CPC" and r.get("k") and not h["clicked"]:
+                    charge_kind = LedgerKind.CLICK_CHARGE
+                h["clicked"] = True
+                h["last_click"] = at
+        elif kind == EngagementType.CLICK:
+            h["last_click"] = at
+        w = r["w"] or {}
+        row = AdEngagement(
+            event_id=r["e"], type=kind, decision_id=r["d"], game_id=r["g"], container_id=r["c"],
+            campaign_id=r.get("k"), creative_id=r.get("r"), player_id=r["p"], server_id=r.get("s", "")[:100],
+            pricing=r["m"], price_micros=r["v"], occurred_at=_moment(at), received_at=now,
+            duration_ms=w.get("duration_ms"), screen_coverage=w.get("screen_coverage"),
+            visible_fraction=w.get("visible_fraction"), angle_deg=w.get("angle_deg"), viewable=viewable,
+            invalid_reason=reason, payload=r.get("meta") or {},
+        )  # fmt: skip
+        charge = None
+        if charge_kind:
+            charge = budget.Charge(uuid.UUID(r["d"]), r["k"], budget.from_micros(r["v"]), charge_kind)
+        rows.append((row, charge))
+    return rows
+
+
+def _read(client, consumer: str, batch: int, pending: list, state: dict) -> list:
+    if pending:
+        return pending.pop()
+    if not state.get("own_pending_done"):
+        # Entries this consumer read before but never acknowledged (it stopped mid-batch).
+        response = client.xreadgroup(GROUP, consumer, {EVENT_STREAM: "0"}, count=batch)
+        entries = response[0][1] if response else []
+        if entries:
+            return entries
+        state["own_pending_done"] = True
+    response = client.xreadgroup(GROUP, consumer, {EVENT_STREAM: ">"}, count=batch)
+    return response[0][1] if response else []
+
+
+def events_drain(*, batch: int = 2000, max_batches: int = 50, crash_after_commit: bool = False) -> int:
+    """Store, filter and bill streamed events; return how many stream entries were processed.
+
+    ``crash_after_commit`` exists for the crash test: it stops between the commit and the acknowledgement.
+    """
+    from ads.streams import drain_decisions
+
+    drain_decisions()  # decisions first: events refer to them
+    client = get_redis()
+    ensure_group(client, EVENT_STREAM)
+    consumer = consumer_name()
+    claimed = client.xautoclaim(EVENT_STREAM, GROUP, consumer, CLAIM_IDLE_MS, "0-0", count=batch)[1]
+    pending = [claimed] if claimed else []
+    total = 0
+    state: dict = {}
+    for _ in range(max_batches):
+        entries = _read(client, consumer, batch, pending, state)
+        if not entries:
+            break
+        ids = [entry_id for entry_id, _ in entries]
+        records = []
+        for _, fields in entries:
+            if not fields:
+                continue
+            record = json.loads(fields[b"d"])
+            record["pr"], record["sr"] = int(fields.get(b"pr", 0)), int(fields.get(b"sr", 0))
+            records.append(record)
+        stored, charged = _store(records)
+        if crash_after_commit:
+            raise SystemExit("simulated crash between commit and acknowledge")
+        client.xack(EVENT_STREAM, GROUP, *ids)
+        client.xdel(EVENT_STREAM, *ids)
+        total += len(ids)
+        metrics.STREAM_DRAINED.labels(stream="events").inc(len(ids))
+        _count_today(stored)
+        logger.info("events stored", extra={"entries": len(ids), "new": len(stored), "charges": charged})
+        if len(entries) < batch and state.get("own_pending_done"):
+            break
+    return total
+
+
+ENGAGEMENT_COLUMNS = [
+    f.column for f in AdEngagement._meta.concrete_fields if not f.primary_key
+]  # the attribute names equal the column names for this model
+
+
+def _store(records: list[dict[str, Any]]) -> tuple[list[AdEngagement], int]:
+    with transaction.atomic():
+        unique = {r["e"]: r for r in records}
+        existing = {
+            str(e) for e in AdEngagement.objects.filter(event_id__in=list(unique)).values_list("event_id", flat=True)
+        }
+        new = [r for e, r in unique.items() if e not in existing]
+        if not new:
+            return [], 0
+        _ensure_decisions(new)
+        classified = _classify(new)
+        charges = [charge for _, charge in classified if charge is not None]
+        outcomes = budget.charges_apply(charges) if charges else {}
+        rows = []
+        for row, charge in classified:
+            if charge is not None:
+                row.charge_note = outcomes[charge.decision_id]
+                row.charged = row.charge_note == "charged"
+            rows.append(row)
+        copy_insert(AdEngagement, ENGAGEMENT_COLUMNS, [[getattr(row, c) for c in ENGAGEMENT_COLUMNS] for row in rows])
+        for row in rows:
+            metrics.EVENTS.labels(type=row.type, verdict="invalid" if row.invalid_reason else "stored").inc()
+    return rows, sum(1 for o in outcomes.values() if o == "charged")
+
+
+def today_key(kind: str, object_id: int, day: str) -> str:
+    return f"{{ev}}:today:{day}:{kind}:{object_id}"
+
+
+def _count_today(rows: list[AdEngagement]) -> None:
+    """Live counters for today's figures on the report pages (PostgreSQL remains the truth)."""
+    if not rows:
+        return
+    totals: dict[tuple[str, str], int] = {}
+    for row in rows:
+        day = row.occurred_at.strftime("%Y%m%d")
+        if row.invalid_reason:
+            fields = {"invalid": 1}
+        else:
+            fields = {f"{row.type}s": 1}
+            if row.viewable:
+                fields["viewable_impressions"] = 1
+        if row.charged:
+            fields["spend_micros"] = row.price_micros
+        for scope, object_id in (("campaign", row.campaign_id), ("game", row.game_id),
+                                 ("container", row.container_id)):  # fmt: skip
+            if object_id:
+                key = today_key(scope, object_id, day)
+                for name, value in fields.items():
+                    totals[(key, name)] = totals.get((key, name), 0) + value
+    pipe = get_redis().pipeline(transaction=False)
+    for (key, name), value in totals.items():
+        pipe.hincrby(key, name, value)
+    for key in {key for key, _ in totals}:
+        pipe.expire(key, 3 * 86400)
+    pipe.execute()
+
+
+def today_counters(kind: str, object_id: int, day: str | None = None) -> dict[str, int]:
+    day = day or timezone.now().strftime("%Y%m%d")
+    raw = get_redis().hgetall(today_key(kind, object_id, day))
+    return {k.decode(): int(v) for k, v in raw.items()}
+
+
+def spend_from_micros(micros: int) -> Decimal:
+    return budget.from_micros(micros)

@@ -1,0 +1,510 @@
+"""Forms of the advertiser console. They check the shape of the input and build the
+dicts the services in ``ads.services`` take; the services own every business rule
+and raise field errors that the views put back on these forms
+(``adplatform.forms.apply_validation_error`` with each form's ``field_map``)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+
+from ads.countries import COUNTRY_CODES
+from ads.creatives import MINIGAME_TEMPLATES, PURCHASE_TYPES
+from ads.models import Campaign, ClickAction, Creative, Device, Pacing, Pricing
+from ads.targeting import TARGETING_KEYS
+from games.models import AdCategory, ContainerType
+
+# English short names of the ISO 3166-1 alpha-2 codes (from the tz database's iso3166.tab).
+_COUNTRY_TABLE = (
+    "AD Andorra|AE United Arab Emirates|AF Afghanistan|AG Antigua & Barbuda|AI Anguilla|AL Albania|AM "
+    "Armenia|AO Angola|AQ Antarctica|AR Argentina|AS American Samoa|AT Austria|AU Australia|AW Aruba|AX "
+    "Åland Islands|AZ Azerbaijan|BA Bosnia & Herzegovina|BB Barbados|BD Bangladesh|BE Belgium|BF Burkina "
+    "Faso|BG Bulgaria|BH Bahrain|BI Burundi|BJ Benin|BL St Barthélemy|BM Bermuda|BN Brunei|BO Bolivia|BQ "
+    "Caribbean Netherlands|BR Brazil|BS Bahamas|BT Bhutan|BV Bouvet Island|BW Botswana|BY Belarus|BZ "
+    "Belize|CA Canada|CC Cocos (Keeling) Islands|CD Congo (Dem. Rep.)|CF Central African Republic|CG "
+    "Congo (Rep.)|CH Switzerland|CI Côte d'Ivoire|CK Cook Islands|CL Chile|CM Cameroon|CN China|CO "
+    "Colombia|CR Costa Rica|CU Cuba|CV Cape Verde|CW Curaçao|CX Christmas Island|CY Cyprus|CZ Czechia|DE "
+    "Germany|DJ Djibouti|DK Denmark|DM Dominica|DO Dominican Republic|DZ Algeria|EC Ecuador|EE Estonia|EG "
+    "Egypt|EH Western Sahara|ER Eritrea|ES Spain|ET Ethiopia|FI Finland|FJ Fiji|FK Falkland Islands|FM "
+    "Micronesia|FO Faroe Islands|FR France|GA Gabon|GB United Kingdom|GD Grenada|GE Georgia|GF French "
+    "Guiana|GG Guernsey|GH Ghana|GI Gibraltar|GL Greenland|GM Gambia|GN Guinea|GP Guadeloupe|GQ "
+    "Equatorial Guinea|GR Greece|GS South Georgia & the South Sandwich Islands|GT Guatemala|GU Guam|GW "
+    "Guinea-Bissau|GY Guyana|HK Hong Kong|HM Heard Island & McDonald Islands|HN Honduras|HR Croatia|HT "
+    "Haiti|HU Hungary|ID Indonesia|IE Ireland|IL Israel|IM Isle of Man|IN India|IO British Indian Ocean "
+    "Territory|IQ Iraq|IR Iran|IS Iceland|IT Italy|JE Jersey|JM Jamaica|JO Jordan|JP Japan|KE Kenya|KG "
+    "Kyrgyzstan|KH Cambodia|KI Kiribati|KM Comoros|KN St Kitts & Nevis|KP North Korea|KR South Korea|KW "
+    "Kuwait|KY Cayman Islands|KZ Kazakhstan|LA Laos|LB Lebanon|LC St Lucia|LI Liechtenstein|LK Sri "
+    "Lanka|LR Liberia|LS Lesotho|LT Lithuania|LU Luxembourg|LV Latvia|LY Libya|MA Morocco|MC Monaco|MD "
+    "Moldova|ME Montenegro|MF St Martin (French)|MG Madagascar|MH Marshall Islands|MK North Macedonia|ML "
+    "Mali|MM Myanmar|MN Mongolia|MO Macau|MP Northern Mariana Islands|MQ Martinique|MR Mauritania|MS "
+    "Montserrat|MT Malta|MU Mauritius|MV Maldives|MW Malawi|MX Mexico|MY Malaysia|MZ Mozambique|NA "
+    "Namibia|NC New Caledonia|NE Niger|NF Norfolk Island|NG Nigeria|NI Nicaragua|NL Netherlands|NO "
+    "Norway|NP Nepal|NR Nauru|NU Niue|NZ New Zealand|OM Oman|PA Panama|PE Peru|PF French Polynesia|PG "
+    "Papua New Guinea|PH Philippines|PK Pakistan|PL Poland|PM St Pierre & Miquelon|PN Pitcairn|PR Puerto "
+    "Rico|PS Palestine|PT Portugal|PW Palau|PY Paraguay|QA Qatar|RE Réunion|RO Romania|RS Serbia|RU "
+    "Russia|RW Rwanda|SA Saudi Arabia|SB Solomon Islands|SC Seychelles|SD Sudan|SE Sweden|SG Singapore|SH "
+    "St Helena|SI Slovenia|SJ Svalbard & Jan Mayen|SK Slovakia|SL Sierra Leone|SM San Marino|SN "
+    "Senegal|SO Somalia|SR Suriname|SS South Sudan|ST Sao Tome & Principe|SV El Salvador|SX St Maarten "
+    "(Dutch)|SY Syria|SZ Eswatini|TC Turks & Caicos Islands|TD Chad|TF French Southern Territories|TG "
+    "Togo|TH Thailand|TJ Tajikistan|TK Tokelau|TL Timor-Leste|TM Turkmenistan|TN Tunisia|TO Tonga|TR "
+    "Turkey|TT Trinidad & Tobago|TV Tuvalu|TW Taiwan|TZ Tanzania|UA Ukraine|UG Uganda|UM US Minor "
+    "Outlying Islands|US United States|UY Uruguay|UZ Uzbekistan|VA Vatican City|VC St Vincent & the "
+    "Grenadines|VE Venezuela|VG Virgin Islands (UK)|VI Virgin Islands (US)|VN Vietnam|VU Vanuatu|WF "
+    "Wallis & Futuna|WS Samoa|YE Yemen|YT Mayotte|ZA South Africa|ZM Zambia|ZW Zimbabwe"
+)
+
+COUNTRY_NAMES: dict[str, str] = dict(item.split(" ", 1) for item in _COUNTRY_TABLE.split("|"))
+COUNTRY_CHOICES = sorted(((code, f"{COUNTRY_NAMES.get(code, code)} ({code})") for code in COUNTRY_CODES),
+                         key=lambda choice: choice[1])  # fmt: skip
+
+DAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
+DAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+HOURS = [(hour, f"{hour:02d}") for hour in range(24)]
+PERIOD_UNITS = [(1, "seconds"), (60, "minutes"), (3600, "hours"), (86400, "days")]
+REWARD_TYPES = [("none", "No reward"), ("points", "Points"), ("badge", "A Roblox badge")]
+_PURCHASE_LABELS = {"gamepass": "Game pass", "developer_product": "Developer product", "asset": "Asset"}
+PURCHASE_CHOICES = [(kind, _PURCHASE_LABELS.get(kind, kind)) for kind in PURCHASE_TYPES]
+
+ID_ERRORS = {"invalid": "A Roblox id is a whole number.", "min_value": "A Roblox id is positive."}
+MAX_ID = 2**63 - 1
+DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+def plain_decimal(value: Decimal | None) -> str:
+    """``5.000000`` -> ``5``, ``2.500000`` -> ``2.5``: how people type amounts."""
+    if value is None:
+        return ""
+    return format(value.normalize(), "f")
+
+
+def join_ids(values: list | None) -> str:
+    return ", ".join(str(value) for value in values or [])
+
+
+def split_list(value: str) -> list[str]:
+    """``"a, b,,c"`` or one per line -> ``["a", "b", "c"]``."""
+    return [part.strip() for part in value.replace("\n", ",").split(",") if part.strip()]
+
+
+def _id_field(label: str, *, required: bool = False, **kwargs) -> forms.IntegerField:
+    return forms.IntegerField(
+        label=label,
+        required=required,
+        min_value=1,
+        max_value=MAX_ID,
+        error_messages=ID_ERRORS,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+        **kwargs,
+    )
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format=DATETIME_FORMAT)
+
+
+class IdListField(forms.CharField):
+    """Comma-separated positive whole numbers (game ids)."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        numbers = []
+        for part in split_list(value or ""):
+            if not part.isdigit() or int(part) <= 0:
+                raise forms.ValidationError(f"“{part}” is not a game id; ids are positive whole numbers.")
+            numbers.append(int(part))
+        return numbers
+
+
+class AdvertiserProfileForm(forms.Form):
+    company = forms.CharField(max_length=200, help_text="The brand players see; staff check it when approving.")
+    category = forms.ChoiceField(
+        choices=AdCategory.choices,
+        help_text="Games may block categories, so tell the truth: a wrong category gets the account rejected.",
+    )
+
+
+class CampaignForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    pricing = forms.ChoiceField(choices=Pricing.choices, initial=Pricing.CPM, widget=forms.RadioSelect)
+    max_bid = forms.DecimalField(
+        label="Maximum bid (USD)",
+        help_text="CPM: the most you pay for 1,000 viewable impressions. CPC: the most you pay for a click. "
+        "You pay just above the runner-up, never more than this.",
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "placeholder": "4.50"}),
+    )
+    total_budget = forms.DecimalField(
+        label="Total budget (USD)",
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "placeholder": "500"}),
+    )
+    daily_budget = forms.DecimalField(
+        label="Daily budget (USD)",
+        required=False,
+        help_text="Resets at midnight UTC. Leave empty for no daily limit.",
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    start_at = forms.DateTimeField(label="Start (UTC)", widget=DateTimeLocalInput())
+    end_at = forms.DateTimeField(label="End (UTC)", widget=DateTimeLocalInput())
+    pacing = forms.ChoiceField(choices=Pacing.choices, initial=Pacing.EVEN, widget=forms.RadioSelect)
+    frequency_cap_count = forms.IntegerField(
+        label="At most",
+        required=False,
+        min_value=1,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "placeholder": "3"}),
+    )
+    frequency_cap_period = forms.IntegerField(
+        label="per", required=False, min_value=1, initial=1, widget=forms.TextInput(attrs={"inputmode": "numeric"})
+    )
+    frequency_cap_unit = forms.TypedChoiceField(
+        label="Unit", choices=PERIOD_UNITS, coerce=int, initial=86400, required=False
+    )
+    roblox_campaign_id = forms.CharField(
+        label="Roblox ad-integration campaign id",
+        max_length=64,
+        required=False,
+        help_text="From Roblox Ads Manager: Roblox requires ads in games to be registered there.",
+    )
+    # Targeting: nothing chosen means no restriction.
+    countries_included = forms.MultipleChoiceField(
+        label="Only in these countries",
+        choices=COUNTRY_CHOICES,
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 8, "data-country-select": ""}),
+        help_text="None chosen: every country. Ctrl/⌘-click chooses several.",
+    )
+    countries_excluded = forms.MultipleChoiceField(
+        label="Never in these countries",
+        choices=COUNTRY_CHOICES,
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 8, "data-country-select": ""}),
+    )
+    devices = forms.MultipleChoiceField(
+        choices=Device.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every device.",
+    )
+    container_types = forms.MultipleChoiceField(
+        label="Ad formats",
+        choices=ContainerType.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every format your creatives fit.",
+    )
+    segments = forms.CharField(
+        label="Player segments",
+        required=False,
+        max_length=2000,
+        help_text="Comma-separated segment names the games report, e.g. <code>new-players, vip</code>.",
+    )
+    days_of_week = forms.TypedMultipleChoiceField(
+        label="Days", choices=DAYS, coerce=int, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    hours_utc = forms.TypedMultipleChoiceField(
+        label="Hours (UTC)", choices=HOURS, coerce=int, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    games_included = IdListField(
+        label="Only in these games",
+        required=False,
+        max_length=2000,
+        help_text="Platform game ids, comma-separated. Empty: every game.",
+    )
+    games_excluded = IdListField(label="Never in these games", required=False, max_length=2000)
+
+    # Service error keys -> form fields.
+    field_map = {
+        "frequency_cap": "frequency_cap_count",
+        "frequency_cap.count": "frequency_cap_count",
+        "frequency_cap.period_seconds": "frequency_cap_period",
+        "targeting": "countries_included",
+        **{f"targeting.{key}": key for key in TARGETING_KEYS},
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("days_of_week", "hours_utc"):
+            # The hour grid draws its own labels; these name each box for screen readers.
+            self.fields[name].widget.attrs["data-grid"] = name
+
+    @classmethod
+    def initial_for(cls, campaign: Campaign) -> dict[str, Any]:
+        targeting = campaign.targeting or {}
+        initial: dict[str, Any] = {
+            "name": campaign.name,
+            "pricing": campaign.pricing,
+            "max_bid": plain_decimal(campaign.max_bid),
+            "total_budget": plain_decimal(campaign.total_budget),
+            "daily_budget": plain_decimal(campaign.daily_budget),
+            "start_at": campaign.start_at,
+            "end_at": campaign.end_at,
+            "pacing": campaign.pacing,
+            "roblox_campaign_id": campaign.roblox_campaign_id,
+            "countries_included": targeting.get("countries_included", []),
+            "countries_excluded": targeting.get("countries_excluded", []),
+            "devices": targeting.get("devices", []),
+            "container_types": targeting.get("container_types", []),
+            "segments": ", ".join(targeting.get("segments", [])),
+            "days_of_week": targeting.get("days_of_week", []),
+            "hours_utc": targeting.get("hours_utc", []),
+            "games_included": join_ids(targeting.get("games_included")),
+            "games_excluded": join_ids(targeting.get("games_excluded")),
+        }
+        if campaign.frequency_cap_count:
+            period = campaign.frequency_cap_period_seconds or 0
+            unit = next(size for size, _ in reversed(PERIOD_UNITS) if period % size == 0)
+            initial.update(frequency_cap_count=campaign.frequency_cap_count, frequency_cap_period=period // unit,
+                           frequency_cap_unit=unit)  # fmt: skip
+        return initial
+
+    def clean(self):
+        cleaned = super().clean()
+        count, period = cleaned.get("frequency_cap_count"), cleaned.get("frequency_cap_period")
+        if count and not period and "frequency_cap_period" not in self.errors:
+            self.add_error("frequency_cap_period", "Say over how long the cap counts, e.g. 1 day.")
+        return cleaned
+
+    def service_data(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        cap = None
+        if data.get("frequency_cap_count"):
+            unit = data.get("frequency_cap_unit") or 1
+            cap = {"count": data["frequency_cap_count"], "period_seconds": data["frequency_cap_period"] * unit}
+        targeting = {
+            "countries_included": data["countries_included"],
+            "countries_excluded": data["countries_excluded"],
+            "devices": data["devices"],
+            "segments": split_list(data["segments"]),
+            "days_of_week": data["days_of_week"],
+            "hours_utc": data["hours_utc"],
+            "games_included": data["games_included"],
+            "games_excluded": data["games_excluded"],
+            "container_types": data["container_types"],
+        }
+        return {
+            "name": data["name"],
+            "pricing": data["pricing"],
+            "max_bid": data["max_bid"],
+            "total_budget": data["total_budget"],
+            "daily_budget": data.get("daily_budget"),
+            "start_at": data["start_at"],
+            "end_at": data["end_at"],
+            "pacing": data["pacing"],
+            "frequency_cap": cap,
+            "targeting": targeting,
+            "roblox_campaign_id": data["roblox_campaign_id"],
+        }
+
+    def schedule_grid(self) -> dict[str, Any]:
+        """The day x hour grid: the checkboxes, and which cells are on (no box ticked = every day/hour)."""
+
+        def chosen(name: str) -> set[int]:
+            values = self[name].value() or []
+            out = set()
+            for value in values:
+                try:
+                    out.add(int(value))
+                except (TypeError, ValueError):
+                    continue
+            return out
+
+        days, hours = chosen("days_of_week"), chosen("hours_utc")
+        rows = []
+        for day_widget, (day, _) in zip(self["days_of_week"], DAYS, strict=True):
+            day_on = not days or day in days
+            cells = [(hour, day_on and (not hours or hour in hours)) for hour in range(24)]
+            rows.append({"widget": day_widget, "name": DAY_NAMES[day], "cells": cells})
+        return {"hours": list(self["hours_utc"]), "rows": rows}
+
+
+class CreativeForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    kind = forms.ChoiceField(
+        label="Format",
+        choices=ContainerType.choices,
+        initial=ContainerType.DISPLAY,
+        widget=forms.Select(attrs={"data-kind-select": ""}),
+        help_text="DISPLAY: an image on a billboard. NPC: a character that speaks for your brand. "
+        "MINIGAME: a sponsored challenge.",
+    )
+    roblox_asset_id = _id_field(
+        "Roblox asset id",
+        required=True,
+        help_text="The image (or decal, video) for a billboard; the model for an NPC or a minigame. "
+        "Roblox moderates it; we show its thumbnail once Roblox has.",
+    )
+    npc_model_asset_id = _id_field("NPC model asset id", help_text="The character model the NPC wears.")
+    npc_dialogue = forms.CharField(
+        label="What the NPC says",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5, "data-dialogue-editor": ""}),
+        help_text="One line per row, said in order (at most 20 lines of 200 characters).",
+    )
+    minigame_template = forms.ChoiceField(
+        label="Template", choices=[("", "Choose a template")] + [(t, t.title()) for t in MINIGAME_TEMPLATES],
+        required=False,
+        widget=forms.Select(attrs={"data-template-select": ""}),
+    )  # fmt: skip
+    minigame_duration = forms.IntegerField(
+        label="Duration (seconds)",
+        required=False,
+        initial=60,
+        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+        help_text="From 10 to 600 seconds.",
+    )
+    reward_type = forms.ChoiceField(
+        label="Reward", choices=REWARD_TYPES, initial="none", widget=forms.Select(attrs={"data-reward-select": ""})
+    )
+    reward_amount = forms.IntegerField(
+        label="Points", required=False, widget=forms.TextInput(attrs={"inputmode": "numeric"}), help_text="1 to 100000."
+    )
+    reward_badge_id = _id_field("Badge id")
+    branding_color = forms.CharField(
+        label="Brand colour",
+        required=False,
+        max_length=7,
+        widget=forms.TextInput(attrs={"placeholder": "#1F6FEB", "data-color-input": ""}),
+        help_text="A #RRGGBB colour.",
+    )
+    branding_logo_asset_id = _id_field("Logo asset id")
+    questions = forms.CharField(
+        label="Quiz questions (JSON)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "class": "code-input"}),
+        help_text="Quiz template only: a list of 1 to 20 questions, each "
+        '<code>{"prompt": "…", "choices": ["…", "…"], "answer": 0}</code> '
+        "with 2 to 6 choices; <code>answer</code> is the index of the right choice, from 0.",
+    )
+    click_type = forms.ChoiceField(
+        label="When a player clicks",
+        choices=ClickAction.choices,
+        initial=ClickAction.NONE,
+        widget=forms.Select(attrs={"data-click-select": ""}),
+    )
+    teleport_place_id = _id_field("Place id to teleport to")
+    product_type = forms.ChoiceField(label="Product type", choices=PURCHASE_CHOICES, initial="gamepass")
+    product_id = _id_field("Product id")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._questions: list | None = None
+
+    @classmethod
+    def initial_for(cls, creative: Creative) -> dict[str, Any]:
+        initial: dict[str, Any] = {
+            "name": creative.name,
+            "kind": creative.kind,
+            "roblox_asset_id": creative.roblox_asset_id,
+            "npc_model_asset_id": creative.npc_model_asset_id,
+            "npc_dialogue": "\n".join(creative.npc_dialogue or []),
+        }
+        game = creative.minigame or {}
+        if game:
+            reward = game.get("reward") or {}
+            branding = game.get("branding") or {}
+            initial.update(
+                minigame_template=game.get("template", ""),
+                minigame_duration=game.get("duration_seconds"),
+                reward_type=reward.get("type", "none"),
+                reward_amount=reward.get("amount"),
+                reward_badge_id=reward.get("badge_id"),
+                branding_color=branding.get("primary_color", ""),
+                branding_logo_asset_id=branding.get("logo_asset_id"),
+                questions=json.dumps(game["questions"], indent=2) if "questions" in game else "",
+            )
+        action = creative.click_action or {}
+        initial["click_type"] = action.get("type", ClickAction.NONE)
+        if action.get("type") == ClickAction.TELEPORT:
+            initial["teleport_place_id"] = action.get("place_id")
+        elif action.get("type") == ClickAction.PURCHASE:
+            initial.update(product_type=action.get("product_type"), product_id=action.get("product_id"))
+        return initial
+
+    def clean(self):
+        cleaned = super().clean()
+        kind, template = cleaned.get("kind"), cleaned.get("minigame_template")
+        text = (cleaned.get("questions") or "").strip()
+        if kind == ContainerType.MINIGAME and template == "quiz" and text:
+            try:
+                self._questions = json.loads(text)
+            except ValueError as exc:
+                self.add_error("questions", f"This is not valid JSON: {exc}.")
+        return cleaned
+
+    @property
+    def field_map(self) -> dict[str, str]:
+        """Service error keys -> form fields; a reward or click-action error goes next to the id it is about."""
+        data = getattr(self, "cleaned_data", {})
+        reward_field = {"points": "reward_amount", "badge": "reward_badge_id"}.get(
+            data.get("reward_type"), "reward_type"
+        )
+        click_field = {ClickAction.TELEPORT: "teleport_place_id", ClickAction.PURCHASE: "product_id"}.get(
+            data.get("click_type"), "click_type"
+        )
+        return {
+            "npc": "npc_model_asset_id",
+            "npc.model_asset_id": "npc_model_asset_id",
+            "npc.dialogue": "npc_dialogue",
+            "minigame": "minigame_template",
+            "minigame.template": "minigame_template",
+            "minigame.duration_seconds": "minigame_duration",
+            "minigame.reward": reward_field,
+            "minigame.branding": "branding_color",
+            "minigame.questions": "questions",
+            "click_action": click_field,
+        }
+
+    def _minigame(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        reward: dict[str, Any] = {"type": data["reward_type"]}
+        if data["reward_type"] == "points":
+            reward["amount"] = data.get("reward_amount")
+        elif data["reward_type"] == "badge":
+            reward["badge_id"] = data.get("reward_badge_id")
+        game: dict[str, Any] = {
+            "template": data.get("minigame_template") or "",
+            "duration_seconds": data.get("minigame_duration"),
+            "reward": reward,
+        }
+        branding: dict[str, Any] = {}
+        if data.get("branding_color"):
+            branding["primary_color"] = data["branding_color"].strip()
+        if data.get("branding_logo_asset_id"):
+            branding["logo_asset_id"] = data["branding_logo_asset_id"]
+        if branding:
+            game["branding"] = branding
+        if game["template"] == "quiz":
+            game["questions"] = self._questions
+        return game
+
+    def _click_action(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        if data["click_type"] == ClickAction.TELEPORT:
+            return {"type": ClickAction.TELEPORT, "place_id": data.get("teleport_place_id")}
+        if data["click_type"] == ClickAction.PURCHASE:
+            return {"type": ClickAction.PURCHASE, "product_type": data.get("product_type"),
+                    "product_id": data.get("product_id")}  # fmt: skip
+        return {"type": ClickAction.NONE}
+
+    def service_data(self) -> dict[str, Any]:
+        """The creative as ``creative_create``/``creative_update`` take it; fields of other kinds are left out."""
+        data = self.cleaned_data
+        kind = data["kind"]
+        npc: dict[str, Any] = {"model_asset_id": None, "dialogue": []}
+        if kind == ContainerType.NPC:
+            npc = {
+                "model_asset_id": data.get("npc_model_asset_id"),
+                "dialogue": data.get("npc_dialogue", "").splitlines(),
+            }
+        return {
+            "name": data["name"],
+            "kind": kind,
+            "roblox_asset_id": data["roblox_asset_id"],
+            "npc": npc,
+            "minigame": self._minigame() if kind == ContainerType.MINIGAME else None,
+            "click_action": self._click_action(),
+        }

@@ -1,0 +1,430 @@
+"""Every write to advertisers, campaigns and creatives.
+
+Pages, admin, the management API and tasks call these functions. Field
+problems raise ``django.core.exceptions.ValidationError`` with a field dict
+(shown on forms, rendered as a 400 by the API). Each change that affects
+what may be served bumps the serving version after commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from adplatform.serving import serving_version_bump
+from ads.creatives import clean_click_action, clean_dialogue, clean_minigame
+from ads.models import (
+    Advertiser,
+    ApprovalState,
+    Campaign,
+    CampaignStatus,
+    Creative,
+    ModerationStatus,
+    Pacing,
+    Pricing,
+)
+from ads.targeting import clean_targeting
+from games.models import AdCategory, ContainerType
+from games.services import asset_get_or_create
+
+logger = logging.getLogger(__name__)
+
+MAX_MONEY = Decimal("10000000000")  # 1e10: far above any real budget, below the column's limit
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _money(value: Any, field: str, *, allow_none: bool = False) -> Decimal | None:
+    if value in (None, "") and allow_none:
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError, TypeError):
+        raise ValidationError({field: "Enter an amount such as 2.50."}) from None
+    if not amount.is_finite():
+        raise ValidationError({field: "Enter an amount such as 2.50."})
+    if amount <= 0:
+        raise ValidationError({field: "Must be more than zero."})
+    if amount >= MAX_MONEY:
+        raise ValidationError({field: "That amount is too large."})
+    if amount != amount.quantize(Decimal("0.000001")):
+        raise ValidationError({field: "At most 6 decimal places."})
+    return amount
+
+
+def _when(value: Any, field: str) -> datetime:
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        moment = parse_datetime(str(value or "").strip()) if value else None
+        if moment is None:
+            raise ValidationError({field: "Enter a date and time, e.g. 2026-12-01T00:00:00Z."})
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, timezone.UTC)
+    return moment
+
+
+def _choice(value: Any, field: str, choices) -> str:
+    if value not in choices.values:
+        raise ValidationError({field: f"One of {', '.join(choices.values)}."})
+    return value
+
+
+def _frequency_cap(value: Any) -> tuple[int | None, int | None]:
+    if value in (None, "", [], {}):
+        return None, None
+    if not isinstance(value, dict):
+        raise ValidationError({"frequency_cap": 'An object {"count": N, "period_seconds": S} or null.'})
+    count, period = value.get("count"), value.get("period_seconds")
+    for field, number, low, high in (("count", count, 1, 10_000), ("period_seconds", period, 60, 90 * 86400)):
+        if isinstance(number, bool) or not isinstance(number, int) or not low <= number <= high:
+            raise ValidationError({f"frequency_cap.{field}": f"A whole number from {low} to {high}."})
+    return count, period
+
+
+CAMPAIGN_FIELDS = ("name", "pricing", "max_bid", "total_budget", "daily_budget", "start_at", "end_at", "pacing",
+                   "frequency_cap", "targeting", "roblox_campaign_id")  # fmt: skip
+
+
+def _apply_campaign_fields(campaign: Campaign, data: dict[str, Any]) -> None:
+    unknown = set(data) - set(CAMPAIGN_FIELDS)
+    if unknown:
+        raise ValidationError(dict.fromkeys(sorted(unknown), "Unknown or read-only field."))
+    errors: dict[str, list[str]] = {}
+
+    def collect(fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ValidationError as exc:
+            for key, messages in exc.message_dict.items():
+                errors.setdefault(key, []).extend(messages)
+            return None
+
+    if "name" in data:
+        name = str(data["name"] or "").strip()
+        if not name:
+            errors["name"] = ["Give the campaign a name."]
+        campaign.name = name[:200]
+    if "pricing" in data:
+        campaign.pricing = collect(_choice, data["pricing"], "pricing", Pricing) or campaign.pricing
+    if "pacing" in data:
+        campaign.pacing = collect(_choice, data["pacing"], "pacing", Pacing) or campaign.pacing
+    for field in ("max_bid", "total_budget"):
+        if field in data:
+            value = collect(_money, data[field], field)
+            if value is not None:
+                setattr(campaign, field, value)
+    if "daily_budget" in data:
+        campaign.daily_budget = collect(_money, data["daily_budget"], "daily_budget", allow_none=True)
+    for field in ("start_at", "end_at"):
+        if field in data:
+            value = collect(_when, data[field], field)
+            if value is not None:
+                setattr(campaign, field, value)
+    if "frequency_cap" in data:
+        cap = collect(_frequency_cap, data["frequency_cap"])
+        if cap is not None:
+            campaign.frequency_cap_count, campaign.frequency_cap_period_seconds = cap
+    if "targeting" in data:
+        targeting = collect(clean_targeting, data["targeting"])
+        if targeting is not None:
+            campaign.targeting = targeting
+    if "roblox_campaign_id" in data:
+        campaign.roblox_campaign_id = str(data["roblox_campaign_id"] or "").strip()[:64]
+
+    if not errors:
+        if campaign.start_at and campaign.end_at and campaign.end_at <= campaign.start_at:
+            errors["end_at"] = ["The end must come after the start."]
+        if campaign.daily_budget and campaign.total_budget and campaign.daily_budget > campaign.total_budget:
+            errors["daily_budget"] = ["The daily budget cannot exceed the total budget."]
+        if campaign.total_budget is not None and campaign.total_budget < campaign.spent:
+            errors["total_budget"] = [f"The campaign has already spent {campaign.spent}."]
+    if errors:
+        raise ValidationError(errors)
+
+
+# --------------------------------------------------------------------------- advertisers
+
+
+@transaction.atomic
+def advertiser_for_user(*, user) -> Advertiser:
+    """The advertiser profile of an advertiser account (created on first use, waiting for approval)."""
+    advertiser = Advertiser.objects.filter(user=user).first()
+    if advertiser is None:
+        advertiser = Advertiser.objects.create(
+            user=user, company=user.company or user.get_full_name() or user.username, category=AdCategory.OTHER
+        )
+    return advertiser
+
+
+@transaction.atomic
+def advertiser_update(*, advertiser: Advertiser, company: str | None = None, category: str | None = None) -> Advertiser:
+    if company is not None:
+        company = company.strip()
+        if not company:
+            raise ValidationError({"company": "Enter the company name."})
+        advertiser.company = company[:200]
+    if category is not None:
+        advertiser.category = _choice(category, "category", AdCategory)
+        serving_version_bump("advertiser category changed")
+    advertiser.save()
+    return advertiser
+
+
+@transaction.atomic
+def advertiser_approve(*, advertiser: Advertiser, by) -> Advertiser:
+    advertiser.approval = ApprovalState.APPROVED
+    advertiser.approved_at = timezone.now()
+    advertiser.approved_by = by
+    advertiser.approval_note = ""
+    advertiser.save()
+    serving_version_bump("advertiser approved")
+    logger.info("advertiser approved", extra={"advertiser_id": advertiser.pk, "by": getattr(by, "pk", None)})
+    return advertiser
+
+
+@transaction.atomic
+def advertiser_reject(*, advertiser: Advertiser, by, note: str = "") -> Advertiser:
+    advertiser.approval = ApprovalState.REJECTED
+    advertiser.approved_at = None
+    advertiser.approved_by = by
+    advertiser.approval_note = note
+    advertiser.save()
+    serving_version_bump("advertiser rejected")
+    return advertiser
+
+
+# --------------------------------------------------------------------------- campaigns
+
+
+@transaction.atomic
+def campaign_create(*, advertiser: Advertiser, data: dict[str, Any]) -> Campaign:
+    """Create a campaign in DRAFT. Required: name, max_bid, total_budget, start_at, end_at."""
+    data = dict(data)
+    data.pop("status", None)  # a new campaign is always a draft
+    missing = [f for f in ("name", "max_bid", "total_budget", "start_at", "end_at") if data.get(f) in (None, "")]
+    if missing:
+        raise ValidationError(dict.fromkeys(missing, "This field is required."))
+    campaign = Campaign(advertiser=advertiser, status=CampaignStatus.DRAFT)
+    _apply_campaign_fields(campaign, data)
+    if campaign.end_at <= timezone.now():
+        raise ValidationError({"end_at": "The end is already in the past."})
+    campaign.full_clean()
+    campaign.save()
+    logger.info("campaign created", extra={"campaign_id": campaign.pk, "advertiser_id": advertiser.pk})
+    return campaign
+
+
+@transaction.atomic
+def campaign_update(*, campaign: Campaign, data: dict[str, Any]) -> Campaign:
+    """Change a campaign's settings; a ``status`` in ``data`` goes through :func:`campaign_set_status`."""
+    data = dict(data)
+    status = data.pop("status", None)
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if data:
+        if campaign.status in (CampaignStatus.ARCHIVED, CampaignStatus.COMPLETED):
+            raise ValidationError({"status": f"A {campaign.status.lower()} campaign cannot be edited."})
+        _apply_campaign_fields(campaign, data)
+        campaign.full_clean()
+        campaign.save()
+        serving_version_bump("campaign updated")
+    if status is not None and status != campaign.status:
+        campaign = campaign_set_status(campaign=campaign, status=status)
+    return campaign
+
+
+def activation_problems(campaign: Campaign) -> list[str]:
+    """Why this campaign may not be ACTIVE right now (empty when it may)."""
+    problems = []
+    if not campaign.advertiser.is_approved:
+        problems.append("The advertiser account is not approved yet.")
+    if campaign.remaining_budget <= 0:
+        problems.append("The budget is spent; raise the total budget.")
+    if campaign.end_at <= timezone.now():
+        problems.append("The schedule has ended; move the end date.")
+    if not campaign.creatives.filter(moderation_status=ModerationStatus.APPROVED).exists():
+        problems.append("No approved creative yet; creatives are reviewed by staff.")
+    return problems
+
+
+_TRANSITIONS = {
+    CampaignStatus.ACTIVE: {CampaignStatus.DRAFT, CampaignStatus.PAUSED},
+    CampaignStatus.PAUSED: {CampaignStatus.ACTIVE},
+    CampaignStatus.COMPLETED: {CampaignStatus.ACTIVE, CampaignStatus.PAUSED},
+    CampaignStatus.ARCHIVED: {
+        CampaignStatus.DRAFT,
+        CampaignStatus.ACTIVE,
+        CampaignStatus.PAUSED,
+        CampaignStatus.COMPLETED,
+    },
+}
+
+
+@transaction.atomic
+def campaign_set_status(*, campaign: Campaign, status: str) -> Campaign:
+    """Move a campaign through DRAFT -> ACTIVE <-> PAUSED -> COMPLETED / ARCHIVED."""
+    status = _choice(status, "status", CampaignStatus)
+    locked = Campaign.objects.select_for_update().select_related("advertiser").get(pk=campaign.pk)
+    if locked.status == status:
+        return locked
+    if status == CampaignStatus.DRAFT or locked.status not in _TRANSITIONS[status]:
+        raise ValidationError({"status": f"A {locked.status.lower()} campaign cannot become {status.lower()}."})
+    if status == CampaignStatus.ACTIVE:
+        problems = activation_problems(locked)
+        if problems:
+            raise ValidationError({"status": problems})
+    previous = locked.status
+    locked.status = status
+    locked.save(update_fields=["status", "updated_at"])
+    serving_version_bump(f"campaign {status.lower()}")
+    logger.info("campaign status changed", extra={"campaign_id": locked.pk, "from": previous, "to": status})
+    return locked
+
+
+def campaign_activate(*, campaign: Campaign) -> Campaign:
+    return campaign_set_status(campaign=campaign, status=CampaignStatus.ACTIVE)
+
+
+def campaign_pause(*, campaign: Campaign) -> Campaign:
+    return campaign_set_status(campaign=campaign, status=CampaignStatus.PAUSED)
+
+
+def campaign_resume(*, campaign: Campaign) -> Campaign:
+    return campaign_set_status(campaign=campaign, status=CampaignStatus.ACTIVE)
+
+
+def campaign_archive(*, campaign: Campaign) -> Campaign:
+    return campaign_set_status(campaign=campaign, status=CampaignStatus.ARCHIVED)
+
+
+# --------------------------------------------------------------------------- creatives
+
+CREATIVE_FIELDS = ("name", "kind", "roblox_asset_id", "npc", "minigame", "click_action")
+# Changing any of these sends an approved creative back to review.
+CONTENT_FIELDS = ("kind", "roblox_asset_id", "npc", "minigame", "click_action")
+
+
+def _apply_creative_fields(creative: Creative, data: dict[str, Any]) -> set[str]:
+    """Set the given fields; return the names of content fields whose value changed."""
+    unknown = set(data) - set(CREATIVE_FIELDS)
+    if unknown:
+        raise ValidationError(dict.fromkeys(sorted(unknown), "Unknown or read-only field."))
+    before = {
+        "kind": creative.kind,
+        "roblox_asset_id": creative.roblox_asset_id,
+        "npc": (creative.npc_model_asset_id, list(creative.npc_dialogue or [])),
+        "minigame": creative.minigame,
+        "click_action": creative.click_action,
+    }
+    if "name" in data:
+        name = str(data["name"] or "").strip()
+        if not name:
+            raise ValidationError({"name": "Give the creative a name."})
+        creative.name = name[:200]
+    if "kind" in data:
+        creative.kind = _choice(data["kind"], "kind", ContainerType)
+    if "roblox_asset_id" in data:
+        creative.asset = asset_get_or_create(roblox_asset_id=data["roblox_asset_id"])
+        creative.roblox_asset_id = creative.asset.roblox_asset_id
+    if "npc" in data:
+        npc = data["npc"] or {}
+        if not isinstance(npc, dict):
+            raise ValidationError({"npc": 'An object {"model_asset_id": N, "dialogue": [...]}.'})
+        model_id = npc.get("model_asset_id")
+        if model_id in (None, ""):
+            creative.npc_model_asset_id = None
+        elif isinstance(model_id, bool) or not str(model_id).isdigit() or int(model_id) <= 0:
+            raise ValidationError({"npc.model_asset_id": "A positive Roblox asset id."})
+        else:
+            creative.npc_model_asset_id = int(model_id)
+        creative.npc_dialogue = clean_dialogue(npc.get("dialogue"))
+    if "minigame" in data:
+        creative.minigame = data["minigame"] or None
+    if "click_action" in data:
+        creative.click_action = clean_click_action(data["click_action"])
+
+    # Rules that depend on the kind hold whatever was changed.
+    if creative.kind == ContainerType.MINIGAME:
+        creative.minigame = clean_minigame(creative.minigame)
+    elif creative.minigame:
+        raise ValidationError({"minigame": "Only a MINIGAME creative has a minigame configuration."})
+    if creative.kind == ContainerType.NPC:
+        if not creative.npc_model_asset_id:
+            raise ValidationError({"npc.model_asset_id": "An NPC creative needs the NPC model's asset id."})
+        if not creative.npc_dialogue:
+            raise ValidationError({"npc.dialogue": "Give the NPC at least one line to say."})
+    if not creative.click_action:
+        creative.click_action = clean_click_action(None)
+
+    after = {
+        "kind": creative.kind,
+        "roblox_asset_id": creative.roblox_asset_id,
+        "npc": (creative.npc_model_asset_id, list(creative.npc_dialogue or [])),
+        "minigame": creative.minigame,
+        "click_action": creative.click_action,
+    }
+    return {field for field in CONTENT_FIELDS if before[field] != after[field]}
+
+
+@transaction.atomic
+def creative_create(*, campaign: Campaign, data: dict[str, Any]) -> Creative:
+    """Add a creative; it waits for staff review (PENDING) before it can serve."""
+    if campaign.status == CampaignStatus.ARCHIVED:
+        raise ValidationError({"campaign": "An archived campaign takes no new creatives."})
+    missing = [f for f in ("name", "roblox_asset_id") if data.get(f) in (None, "")]
+    if missing:
+        raise ValidationError(dict.fromkeys(missing, "This field is required."))
+    creative = Creative(campaign=campaign, kind=data.get("kind") or ContainerType.DISPLAY)
+    _apply_creative_fields(creative, dict(data))
+    creative.full_clean()
+    creative.save()
+    logger.info("creative created", extra={"creative_id": creative.pk, "campaign_id": campaign.pk})
+    return creative
+
+
+@transaction.atomic
+def creative_update(*, creative: Creative, data: dict[str, Any]) -> Creative:
+    """Edit a creative. Changing its content sends it back to review (PENDING)."""
+    creative = Creative.objects.select_for_update().get(pk=creative.pk)
+    changed = _apply_creative_fields(creative, dict(data))
+    if changed and creative.moderation_status != ModerationStatus.PENDING:
+        creative.moderation_status = ModerationStatus.PENDING
+        creative.moderation_reason = ""
+        creative.moderated_by = None
+        creative.moderated_at = None
+    creative.full_clean()
+    creative.save()
+    if changed:
+        serving_version_bump("creative content changed")
+    return creative
+
+
+@transaction.atomic
+def creative_moderate(*, creative: Creative, status: str, reason: str = "", by) -> Creative:
+    """Staff approve or reject a creative (a rejection says why)."""
+    if by is None or not by.is_staff:
+        raise PermissionDenied("Only staff moderate creatives.")
+    if status not in (ModerationStatus.APPROVED, ModerationStatus.REJECTED):
+        raise ValidationError({"status": "APPROVED or REJECTED."})
+    reason = (reason or "").strip()
+    if status == ModerationStatus.REJECTED and not reason:
+        raise ValidationError({"reason": "Tell the advertiser why the creative is rejected."})
+    creative = Creative.objects.select_for_update().get(pk=creative.pk)
+    creative.moderation_status = status
+    creative.moderation_reason = reason
+    creative.moderated_by = by
+    creative.moderated_at = timezone.now()
+    creative.save(
+        update_fields=["moderation_status", "moderation_reason", "moderated_by", "moderated_at", "updated_at"]
+    )
+    serving_version_bump("creative moderated")
+    logger.info("creative moderated", extra={"creative_id": creative.pk, "status": status, "by": by.pk})
+    return creative

@@ -1,0 +1,44 @@
+from datetime import timedelta
+from decimal import Decimal
+
+import factory
+from django.utils import timezone
+
+from adplatform.accounts.tests.factories import UserFactory
+from ads.models import Advertiser, ApprovalState, Campaign, CampaignStatus, Creative, ModerationStatus
+
+
+class AdvertiserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Advertiser
+
+    user = factory.SubFactory(UserFactory, role="ADVERTISER")
+    company = factory.Sequence(lambda n: f"Brand {n}")
+    category = "toys"
+    approval = ApprovalState.APPROVED
+
+
+class CampaignFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Campaign
+
+    advertiser = factory.SubFactory(AdvertiserFactory)
+    name = factory.Sequence(lambda n: f"Summer push {n}")
+    status = CampaignStatus.DRAFT
+    pricing = "CPM"
+    max_bid = Decimal("5.000000")
+    total_budget = Decimal("100.000000")
+    start_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
+    end_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=30))
+
+
+class CreativeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Creative
+
+    campaign = factory.SubFactory(CampaignFactory)
+    name = factory.Sequence(lambda n: f"Banner {n}")
+    kind = "DISPLAY"
+    roblox_asset_id = factory.Sequence(lambda n: 5550000 + n)
+    click_action = factory.LazyFunction(lambda: {"type": "none"})
+    moderation_status = ModerationStatus.APPROVED

@@ -1,0 +1,81 @@
+"""Tracking tokens: what a decision promised, signed so events can trust it without a lookup.
+
+A token binds the decision, container, game, player, campaign, creative, pricing
+and price. Format: ``base64url(json) "." base64url(hmac_sha256[:16])`` with a key
+derived from ``SECRET_KEY``; compared in constant time.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+from django.conf import settings
+
+
+@dataclass(frozen=True)
+class TrackingClaims:
+    decision_id: str
+    container_id: int
+    game_id: int
+    player_id: int
+    campaign_id: int | None
+    creative_id: int | None
+    pricing: str  # "CPM", "CPC" or "" for house content
+    price_micros: int  # what the decision reserved, in millionths of a dollar
+    issued_at: int  # unix seconds
+    expires_at: int  # unix seconds: the reservation is released after this
+
+
+_FIELDS = {
+    "d": "decision_id",
+    "c": "container_id",
+    "g": "game_id",
+    "p": "player_id",
+    "k": "campaign_id",
+    "r": "creative_id",
+    "m": "pricing",
+    "v": "price_micros",
+    "i": "issued_at",
+    "x": "expires_at",
+}
+_SHORT = {long: short for short, long in _FIELDS.items()}
+
+
+@lru_cache(maxsize=4)
+def _key(secret: str) -> bytes:
+    return hmac.new(secret.encode(), b"adplatform tracking token v1", hashlib.sha256).digest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def sign(claims: TrackingClaims) -> str:
+    payload = json.dumps({_SHORT[k]: v for k, v in asdict(claims).items()}, separators=(",", ":")).encode()
+    body = _b64(payload)
+    mac = hmac.new(_key(settings.SECRET_KEY), body.encode(), hashlib.sha256).digest()[:16]
+    return f"{body}.{_b64(mac)}"
+
+
+def verify(token: str) -> TrackingClaims | None:
+    """The claims of a token this platform signed, or None for anything else (forged, truncated, garbage)."""
+    if not isinstance(token, str) or len(token) > 1000 or token.count(".") != 1:
+        return None
+    body, mac = token.split(".")
+    expected = hmac.new(_key(settings.SECRET_KEY), body.encode(), hashlib.sha256).digest()[:16]
+    try:
+        if not hmac.compare_digest(_unb64(mac), expected):
+            return None
+        data = json.loads(_unb64(body))
+        return TrackingClaims(**{_FIELDS[k]: v for k, v in data.items()})
+    except (ValueError, TypeError, KeyError):
+        return None

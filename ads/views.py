@@ -1,0 +1,299 @@
+"""The advertiser console: server-rendered pages over the ads services and selectors.
+
+Every campaign page looks its campaign up through ``selectors.campaigns_visible_to``
+and every creative through its campaign, so another advertiser's campaign or
+creative is a 404, whatever the page or method. Owners may not open the console
+(403); staff may view every campaign.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from adplatform.forms import apply_validation_error
+from ads import selectors, services
+from ads.forms import COUNTRY_NAMES, DAY_NAMES, AdvertiserProfileForm, CampaignForm, CreativeForm, plain_decimal
+from ads.models import Campaign, CampaignStatus, Creative, ModerationStatus
+
+CAMPAIGNS_PER_PAGE = 20
+CREATIVES_PER_PAGE = 25
+ADVERTISER = "ADVERTISER"
+# Campaigns in these states are kept for their records only.
+FINISHED = (CampaignStatus.ARCHIVED, CampaignStatus.COMPLETED)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def advertiser_required(view):
+    """Logged in, and an advertiser (or staff, who may look at every campaign)."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not (request.user.is_staff or getattr(request.user, "role", None) == ADVERTISER):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _own_profile(request):
+    """The advertiser profile of an advertiser account (created, waiting for approval, on first use)."""
+    if getattr(request.user, "role", None) != ADVERTISER:
+        raise PermissionDenied("Only advertiser accounts have campaigns of their own.")
+    return services.advertiser_for_user(user=request.user)
+
+
+def _campaign(request, pk: int) -> Campaign:
+    return get_object_or_404(selectors.campaigns_visible_to(request.user), pk=pk)
+
+
+def _creative(campaign: Campaign, pk: int) -> Creative:
+    return get_object_or_404(selectors.creatives_of(campaign), pk=pk)
+
+
+def _detail_url(campaign: Campaign, anchor: str = "") -> str:
+    return reverse("ads:campaign-detail", args=[campaign.pk]) + (f"#{anchor}" if anchor else "")
+
+
+def _targeting_summary(targeting: dict) -> list[tuple[str, str]]:
+    """Targeting as label/value rows people can read; a missing key reads as no restriction."""
+
+    def countries(codes):
+        return ", ".join(f"{COUNTRY_NAMES.get(code, code)} ({code})" for code in codes)
+
+    def hours(values):
+        return ", ".join(f"{hour:02d}:00" for hour in values)
+
+    rows = [
+        ("Countries", countries(targeting.get("countries_included", [])) or "Every country"),
+        ("Excluded countries", countries(targeting.get("countries_excluded", [])) or "None"),
+        ("Devices", ", ".join(targeting.get("devices", [])) or "Every device"),
+        ("Ad formats", ", ".join(targeting.get("container_types", [])) or "Every format"),
+        ("Segments", ", ".join(targeting.get("segments", [])) or "Every player"),
+        ("Days", ", ".join(DAY_NAMES[day] for day in targeting.get("days_of_week", [])) or "Every day"),
+        ("Hours (UTC)", hours(targeting.get("hours_utc", [])) or "Every hour"),
+        ("Games", ", ".join(map(str, targeting.get("games_included", []))) or "Every game"),
+        ("Excluded games", ", ".join(map(str, targeting.get("games_excluded", []))) or "None"),
+    ]
+    return rows
+
+
+def _frequency_cap_text(campaign: Campaign) -> str:
+    cap = campaign.frequency_cap
+    if not cap:
+        return "No cap"
+    period = cap["period_seconds"]
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute"), (1, "second")):
+        if period % size == 0:
+            amount = period // size
+            return f"{cap['count']} per player per {unit if amount == 1 else f'{amount} {unit}s'}"
+    return ""  # pragma: no cover - every period is a whole number of seconds
+
+
+def _creative_initial_defaults() -> dict:
+    return {"minigame_duration": 60, "reward_type": "none", "click_type": "none"}
+
+
+# --------------------------------------------------------------------------- advertiser profile
+
+
+@advertiser_required
+def profile(request):
+    advertiser = _own_profile(request)
+    initial = {"company": advertiser.company, "category": advertiser.category}
+    form = AdvertiserProfileForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.advertiser_update(advertiser=advertiser, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+            advertiser.refresh_from_db()
+        else:
+            messages.success(request, "Advertiser profile saved.")
+            return redirect("ads:profile")
+    return render(request, "ads/profile.html", {"form": form, "advertiser": advertiser})
+
+
+# --------------------------------------------------------------------------- campaigns
+
+
+@advertiser_required
+def campaign_list(request):
+    advertiser = services.advertiser_for_user(user=request.user) if request.user.role == ADVERTISER else None
+    search = request.GET.get("q", "").strip()[:100]
+    status = request.GET.get("status", "")
+    if status not in CampaignStatus.values:
+        status = ""
+    campaigns = selectors.campaign_list(user=request.user, search=search, status=status)
+    page = Paginator(campaigns, CAMPAIGNS_PER_PAGE).get_page(request.GET.get("page"))
+    filters = {key: value for key, value in (("q", search), ("status", status)) if value}
+    return render(
+        request,
+        "ads/campaign_list.html",
+        {
+            "advertiser": advertiser,
+            "page": page,
+            "search": search,
+            "status": status,
+            "statuses": CampaignStatus.choices,
+            "filtered": bool(filters),
+            "query": urlencode(filters),
+            "now": timezone.now(),
+        },
+    )
+
+
+@advertiser_required
+@require_http_methods(["GET", "POST"])
+def campaign_create(request):
+    advertiser = _own_profile(request)
+    now = timezone.now().replace(second=0, microsecond=0)
+    initial = {"start_at": now, "end_at": now + timedelta(days=30)}
+    form = CampaignForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            campaign = services.campaign_create(advertiser=advertiser, data=form.service_data())
+        except ValidationError as exc:
+            apply_validation_error(form, exc, field_map=form.field_map)
+        else:
+            messages.success(
+                request,
+                f"Campaign “{campaign.name}” created as a draft. "
+                "Add a creative: staff review it, then you can activate the campaign.",
+            )
+            return redirect(_detail_url(campaign))
+    return render(request, "ads/campaign_form.html", {"form": form, "campaign": None, "advertiser": advertiser})
+
+
+@advertiser_required
+@require_http_methods(["GET", "POST"])
+def campaign_edit(request, pk: int):
+    campaign = _campaign(request, pk)
+    if campaign.status in FINISHED:
+        messages.error(request, f"A {campaign.get_status_display().lower()} campaign cannot be edited.")
+        return redirect(_detail_url(campaign))
+    form = CampaignForm(request.POST or None, initial=CampaignForm.initial_for(campaign))
+    if request.method == "POST" and form.is_valid():
+        try:
+            campaign = services.campaign_update(campaign=campaign, data=form.service_data())
+        except ValidationError as exc:
+            apply_validation_error(form, exc, field_map=form.field_map)
+        else:
+            messages.success(request, f"Campaign “{campaign.name}” saved.")
+            return redirect(_detail_url(campaign))
+    return render(request, "ads/campaign_form.html", {"form": form, "campaign": campaign})
+
+
+@advertiser_required
+def campaign_detail(request, pk: int):
+    campaign = _campaign(request, pk)
+    creatives = Paginator(selectors.creatives_of(campaign), CREATIVES_PER_PAGE).get_page(request.GET.get("page"))
+    problems = []
+    if campaign.status in (CampaignStatus.DRAFT, CampaignStatus.PAUSED):
+        problems = services.activation_problems(campaign)
+    now = timezone.now()
+    schedule_total = (campaign.end_at - campaign.start_at).total_seconds()
+    schedule_done = min(max((now - campaign.start_at).total_seconds(), 0), schedule_total)
+    return render(
+        request,
+        "ads/campaign_detail.html",
+        {
+            "campaign": campaign,
+            "creatives": creatives,
+            "problems": problems,
+            "targeting": _targeting_summary(campaign.targeting or {}),
+            "frequency_cap": _frequency_cap_text(campaign),
+            "max_bid": plain_decimal(campaign.max_bid),
+            "schedule_total": round(schedule_total),
+            "schedule_done": round(schedule_done),
+            "now": now,
+            "finished": campaign.status in FINISHED,
+        },
+    )
+
+
+STATUS_ACTIONS = {
+    "activate": (services.campaign_activate, "is now active: it competes for containers from now on."),
+    "pause": (services.campaign_pause, "is paused: it serves nothing until you resume it."),
+    "resume": (services.campaign_resume, "is active again."),
+    "archive": (services.campaign_archive, "is archived: it never serves again; its records are kept."),
+}
+
+
+@advertiser_required
+@require_POST
+def campaign_status(request, pk: int, action: str):
+    campaign = _campaign(request, pk)
+    change, outcome = STATUS_ACTIONS[action]
+    try:
+        campaign = change(campaign=campaign)
+    except ValidationError as exc:
+        reasons = [message for messages_ in exc.message_dict.values() for message in messages_]
+        verb = {"activate": "activated", "resume": "resumed", "pause": "paused", "archive": "archived"}[action]
+        messages.error(request, f"“{campaign.name}” was not {verb}: " + " ".join(reasons))
+    else:
+        messages.success(request, f"“{campaign.name}” {outcome}")
+    return redirect(_detail_url(campaign))
+
+
+# --------------------------------------------------------------------------- creatives
+
+
+@advertiser_required
+@require_http_methods(["GET", "POST"])
+def creative_create(request, pk: int):
+    campaign = _campaign(request, pk)
+    if campaign.status == CampaignStatus.ARCHIVED:
+        messages.error(request, "An archived campaign takes no new creatives.")
+        return redirect(_detail_url(campaign))
+    form = CreativeForm(request.POST or None, initial=_creative_initial_defaults())
+    if request.method == "POST" and form.is_valid():
+        try:
+            creative = services.creative_create(campaign=campaign, data=form.service_data())
+        except ValidationError as exc:
+            apply_validation_error(form, exc, field_map=form.field_map)
+        else:
+            messages.success(request, f"Creative “{creative.name}” added. Staff review it before it can serve.")
+            return redirect(_detail_url(campaign, "creatives"))
+    return render(request, "ads/creative_form.html", {"form": form, "campaign": campaign, "creative": None})
+
+
+@advertiser_required
+@require_http_methods(["GET", "POST"])
+def creative_edit(request, pk: int, creative_pk: int):
+    campaign = _campaign(request, pk)
+    creative = _creative(campaign, creative_pk)
+    if campaign.status == CampaignStatus.ARCHIVED:
+        messages.error(request, "The creatives of an archived campaign cannot be changed.")
+        return redirect(_detail_url(campaign, "creatives"))
+    initial = {**_creative_initial_defaults(), **CreativeForm.initial_for(creative)}
+    form = CreativeForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        before = creative.moderation_status
+        try:
+            creative = services.creative_update(creative=creative, data=form.service_data())
+        except ValidationError as exc:
+            apply_validation_error(form, exc, field_map=form.field_map)
+        else:
+            if before != ModerationStatus.PENDING and creative.moderation_status == ModerationStatus.PENDING:
+                messages.warning(
+                    request,
+                    f"Creative “{creative.name}” saved and sent back to review: it serves again once staff approve it.",
+                )
+            else:
+                messages.success(request, f"Creative “{creative.name}” saved.")
+            return redirect(_detail_url(campaign, "creatives"))
+    return render(request, "ads/creative_form.html", {"form": form, "campaign": campaign, "creative": creative})

@@ -1,0 +1,259 @@
+"""Shared plumbing for the benchmarks: a scratch database, a real server process, load generators.
+
+Each benchmark measures the path it is about *and a baseline on the same server in the same run*
+(a bare JSON view), and prints ratios, so the figures mean something on a noisy 2-core machine.
+The server is the production stack: gunicorn (WSGI) workers or uvicorn (ASGI), DEBUG off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import multiprocessing
+import os
+import platform
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BENCH_DB = "adplatform_bench"
+BENCH_REDIS_DB = 14
+
+
+def setup_django() -> dict[str, str]:
+    """Point this process at a scratch database and Redis db; return the env for server processes."""
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+    os.environ["DEBUG"] = "false"
+    os.environ["STATIC_MANIFEST"] = "false"
+    os.environ["LOG_LEVEL"] = "WARNING"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adplatform.settings")
+    from adplatform import embedded
+    from adplatform.redis import with_db
+
+    database_url, redis_url, _ = embedded.resolve_service_urls(os.environ)
+    parts = urlsplit(database_url)
+    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
+    os.environ["REDIS_URL"] = with_db(redis_url, BENCH_REDIS_DB)
+    _create_database(database_url)
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+    from adplatform.redis import get_redis
+
+    get_redis().flushdb()
+    return {**os.environ}
+
+
+def _create_database(admin_url: str) -> None:
+    import dj_database_url
+    import psycopg
+    from psycopg import sql
+
+    cfg = dj_database_url.parse(admin_url)
+    with psycopg.connect(
+        host=cfg["HOST"], port=cfg["PORT"] or None, user=cfg["USER"], password=cfg["PASSWORD"] or None,
+        dbname="postgres", autocommit=True,
+    ) as conn:  # fmt: skip
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone():
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def server(env: dict[str, str], *, kind: str = "gunicorn", workers: int = 2) -> Iterator[tuple[str, int]]:
+    """A real server on a free port; yields ``(host, port)``."""
+    port = free_port()
+    if kind == "gunicorn":
+        argv = [sys.executable, "-m", "gunicorn", "adplatform.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+                "--log-level", "warning", "--keep-alive", "30"]  # fmt: skip
+    else:
+        argv = [sys.executable, "-m", "uvicorn", "adplatform.asgi:application", "--host", "127.0.0.1", "--port",
+                str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log", "--lifespan", "off",
+                "--ws", "websockets-sansio"]  # fmt: skip
+    process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _servers.append(process)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                status, _, _ = request("127.0.0.1", port, "GET", "/healthz")
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            if process.poll() is not None:
+                raise RuntimeError(process.stderr.read().decode()[-3000:])
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.2)
+        yield "127.0.0.1", port
+    finally:
+        _servers.remove(process)
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+_servers: list[subprocess.Popen] = []
+
+
+def server_pids() -> list[int]:
+    """Pids of the running benchmark servers (their workers are children)."""
+    return [p.pid for p in _servers]
+
+
+def raise_fd_limit() -> None:
+    import resource
+
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def request(host: str, port: int, method: str, path: str, body: bytes | None = None, headers=None):
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
+
+
+# --------------------------------------------------------------------------- load generators
+
+RequestFactory = Callable[[int], tuple[str, str, bytes | None, dict[str, str]]]
+
+
+def _closed_worker(args) -> tuple[int, int, list[float]]:
+    host, port, factory, duration, seed = args
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    latencies: list[float] = []
+    errors = 0
+    n = seed * 1_000_000
+    end = time.perf_counter() + duration
+    while time.perf_counter() < end:
+        method, path, body, headers = factory(n)
+        n += 1
+        started = time.perf_counter()
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            if response.status >= 400:
+                errors += 1
+        except (OSError, http.client.HTTPException):
+            errors += 1
+            conn.close()
+            conn = http.client.HTTPConnection(host, port, timeout=10)
+            continue
+        latencies.append(time.perf_counter() - started)
+    conn.close()
+    return len(latencies), errors, latencies
+
+
+@dataclass
+class LoadResult:
+    requests: int
+    errors: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    def percentile(self, p: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+
+
+def closed_loop(host: str, port: int, factory: RequestFactory, *, concurrency: int, duration: float) -> LoadResult:
+    """As fast as ``concurrency`` keep-alive clients can go: throughput."""
+    with multiprocessing.get_context("fork").Pool(concurrency) as pool:
+        started = time.perf_counter()
+        results = pool.map(_closed_worker, [(host, port, factory, duration, i) for i in range(concurrency)])
+        elapsed = time.perf_counter() - started
+    latencies = [x for _, _, lat in results for x in lat]
+    return LoadResult(sum(r[0] for r in results), sum(r[1] for r in results), min(elapsed, duration + 1), latencies)
+
+
+def _open_worker(args) -> tuple[int, int, list[float]]:
+    host, port, factory, rate, duration, seed = args
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    interval = 1.0 / rate
+    latencies: list[float] = []
+    errors = 0
+    start = time.perf_counter()
+    i = 0
+    while True:
+        scheduled = start + i * interval
+        if scheduled - start > duration:
+            break
+        now = time.perf_counter()
+        if scheduled > now:
+            time.sleep(scheduled - now)
+        method, path, body, headers = factory(seed * 1_000_000 + i)
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            if response.status >= 400:
+                errors += 1
+        except (OSError, http.client.HTTPException):
+            errors += 1
+            conn.close()
+            conn = http.client.HTTPConnection(host, port, timeout=10)
+        # latency from the scheduled send time: queueing behind a slow answer counts (no coordinated omission)
+        latencies.append(time.perf_counter() - scheduled)
+        i += 1
+    conn.close()
+    return len(latencies), errors, latencies
+
+
+def open_loop(host: str, port: int, factory: RequestFactory, *, rate: float, duration: float, clients: int = 8):
+    """A fixed offered rate, split over ``clients`` connections: latency percentiles at that rate."""
+    with multiprocessing.get_context("fork").Pool(clients) as pool:
+        started = time.perf_counter()
+        results = pool.map(_open_worker, [(host, port, factory, rate / clients, duration, i) for i in range(clients)])
+        elapsed = time.perf_counter() - started
+    latencies = [x for _, _, lat in results for x in lat]
+    return LoadResult(sum(r[0] for r in results), sum(r[1] for r in results), elapsed, latencies)
+
+
+def machine() -> str:
+    mem = "?"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem = f"{int(line.split()[1]) / 1024 / 1024:.0f} GiB"
+    return f"{os.cpu_count()} cores, {mem} RAM, {platform.python_implementation()} {platform.python_version()}"
+
+
+def write_result(name: str, payload: dict) -> None:
+    """Keep each benchmark's latest figures as JSON for bench/run_all to assemble RESULTS.md."""
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(payload, indent=2, default=str))

@@ -1,0 +1,154 @@
+"""Ad decisions: throughput against a bare JSON view on the same server, and latency at 500 requests/s.
+
+    .venv/bin/python bench/decisions.py [--duration 10] [--rate 500]
+
+Targets (DESIGN.md): throughput >= 0.5 x the bare view; p99 <= 25 ms at 500 requests/s; zero overspend.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common
+
+
+@dataclass
+class Healthz:
+    def __call__(self, n: int):
+        return "GET", "/healthz", None, {}
+
+
+@dataclass
+class DecisionRequest:
+    key: str
+    container_ids: list[int]
+
+    def __call__(self, n: int):
+        body = {
+            "container_id": self.container_ids[n % len(self.container_ids)],
+            "player": {"id": 10_000 + n % 50_000, "country": "US", "device": "mobile", "age_bracket": "13+",
+                       "ads_allowed": True},
+            "server_id": f"bench-{n % 16}",
+        }  # fmt: skip
+        return "POST", "/api/v1/decisions", json.dumps(body).encode(), {
+            "Content-Type": "application/json", "X-API-Key": self.key}  # fmt: skip
+
+
+def seed() -> tuple[str, list[int], list[int]]:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from adplatform.accounts.models import User
+    from ads import services as ad_services
+    from ads.budget import budget_rebuild
+    from games import services as game_services
+
+    owner, _ = User.objects.get_or_create(username="bench-owner", defaults={"role": "OWNER"})
+    staff, _ = User.objects.get_or_create(username="bench-staff", defaults={"role": "STAFF", "is_staff": True})
+    game = game_services.game_create(
+        owner=owner, roblox_place_id=10**12 + User.objects.count() * 1000 + int(time.time()) % 1000, name="Bench"
+    )
+    containers = [
+        game_services.container_create(
+            game=game,
+            data={
+                "name": f"Board {i}",
+                "type": "DISPLAY",
+                "placement": f"board-{i}",
+                "width_studs": "16",
+                "height_studs": "9",
+                "floor_price_cpm": "0.5",
+            },
+        )
+        for i in range(4)
+    ]
+    campaigns = []
+    for i in range(10):
+        user = User.objects.create(username=f"bench-adv-{game.pk}-{i}", role="ADVERTISER")
+        advertiser = ad_services.advertiser_for_user(user=user)
+        ad_services.advertiser_approve(advertiser=advertiser, by=staff)
+        campaign = ad_services.campaign_create(
+            advertiser=advertiser,
+            data={"name": f"Bench {i}", "max_bid": str(2 + i * 0.25), "total_budget": "5", "pacing": "ASAP",
+                  "start_at": timezone.now() - timedelta(hours=1), "end_at": timezone.now() + timedelta(days=1),
+                  "targeting": {"countries_included": ["US", "GB"]} if i % 2 else {}},
+        )  # fmt: skip
+        creative = ad_services.creative_create(
+            campaign=campaign, data={"name": "b", "kind": "DISPLAY", "roblox_asset_id": 9000 + i}
+        )
+        ad_services.creative_moderate(creative=creative, status="APPROVED", by=staff)
+        ad_services.campaign_activate(campaign=campaign)
+        campaigns.append(campaign.pk)
+    budget_rebuild(campaign_ids=campaigns)
+    _, key, _ = game_services.api_key_create(game=game, name="bench")
+    return key, [c.pk for c in containers], campaigns
+
+
+def overspend(campaign_ids: list[int]) -> Decimal:
+    """Reserved + confirmed beyond each campaign's budget, summed (must be 0)."""
+    from django.db.models import Sum
+
+    from adplatform.redis import get_redis
+    from ads.budget import committed_key, from_micros
+    from ads.models import Campaign, Decision
+    from ads.streams import drain_decisions
+
+    drain_decisions()
+    total = Decimal("0")
+    for campaign in Campaign.objects.filter(pk__in=campaign_ids):
+        reserved = Decision.objects.filter(campaign=campaign).aggregate(s=Sum("reserved_amount"))["s"] or 0
+        redis_committed = from_micros(int(get_redis().get(committed_key(campaign.pk)) or 0))
+        total += max(Decimal("0"), reserved - campaign.total_budget) + max(
+            Decimal("0"), redis_committed - campaign.total_budget
+        )
+    return total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--duration", type=float, default=10)
+    parser.add_argument("--rate", type=float, default=500)
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+
+    env = common.setup_django()
+    key, containers, campaigns = seed()
+    with common.server(env, workers=2) as (host, port):
+        # warm both paths (index load, connections)
+        common.closed_loop(host, port, DecisionRequest(key, containers), concurrency=2, duration=2)
+        base = common.closed_loop(host, port, Healthz(), concurrency=args.concurrency, duration=args.duration)
+        dec = common.closed_loop(host, port, DecisionRequest(key, containers), concurrency=args.concurrency,
+                                 duration=args.duration)  # fmt: skip
+        fixed = common.open_loop(host, port, DecisionRequest(key, containers), rate=args.rate, duration=args.duration)
+        base_fixed = common.open_loop(host, port, Healthz(), rate=args.rate, duration=args.duration)
+    over = overspend(campaigns)
+    result = {
+        "machine": common.machine(),
+        "baseline_rps": round(base.rps, 1),
+        "decision_rps": round(dec.rps, 1),
+        "throughput_ratio": round(dec.rps / base.rps, 3),
+        "offered_rate": args.rate,
+        "achieved_rate": round(fixed.rps, 1),
+        "p50_ms": round(fixed.percentile(50), 2),
+        "p99_ms": round(fixed.percentile(99), 2),
+        "baseline_p50_ms": round(base_fixed.percentile(50), 2),
+        "baseline_p99_ms": round(base_fixed.percentile(99), 2),
+        "errors": dec.errors + fixed.errors,
+        "overspend_usd": str(over),
+        "targets": {"throughput_ratio": ">= 0.5", "p99_ms": "<= 25 at 500 req/s", "overspend_usd": "0"},
+    }
+    common.write_result("decisions", result)
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

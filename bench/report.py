@@ -1,0 +1,104 @@
+"""Write bench/RESULTS.md from the latest bench/results/*.json (bench/run_all calls it)."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common
+
+RESULTS = common.ROOT / "bench" / "RESULTS.md"
+
+
+def load(name: str) -> dict | None:
+    path = common.ROOT / "bench" / "results" / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def main() -> None:
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Latest run of `bench/run_all` on {common.machine()}, {now}. Every server, client, PostgreSQL and Redis ran",
+        "on this one machine; each figure stands beside a baseline measured on the same server in the same run.",
+        "",
+    ]
+    d = load("decisions")
+    if d:
+        lines += [
+            "## Ad decisions",
+            "",
+            "`.venv/bin/python bench/decisions.py --duration 8` (gunicorn, 2 workers; 10 campaigns, 4 containers)",
+            "",
+            "| measure | decisions | baseline: GET /healthz | ratio | target |",
+            "|---|---|---|---|---|",
+            f"| throughput (8 clients) | {d['decision_rps']} req/s | {d['baseline_rps']} req/s | "
+            f"{d['throughput_ratio']} | >= 0.5 |",
+            f"| latency at {d['offered_rate']:.0f}/s offered (achieved {d['achieved_rate']}/s) | p50 {d['p50_ms']} ms, "
+            f"p99 {d['p99_ms']} ms | p50 {d['baseline_p50_ms']} ms, p99 {d['baseline_p99_ms']} ms | | p99 <= 25 ms |",
+            f"| overspend after the run | {d['overspend_usd']} USD | | | 0 |",
+            "",
+            f"Verdicts: ratio {verdict(d['throughput_ratio'] >= 0.5)}; p99 {verdict(d['p99_ms'] <= 25)}; "
+            f"zero overspend {verdict(float(d['overspend_usd']) == 0)}.",
+            "",
+        ]
+    e = load("events")
+    if e:
+        lines += [
+            "## Event ingestion",
+            "",
+            "`.venv/bin/python bench/events.py --duration 8` (batches of 100; the drain worker runs during the load)",
+            "",
+            "| measure | events | baseline: empty batch, same endpoint | target |",
+            "|---|---|---|---|",
+            f"| accepted | {e['events_per_second']} events/s ({e['batch_requests_per_second']} batches/s, p99 "
+            f"{e['batch_p99_ms']} ms) | {e['baseline_empty_batch_rps']} req/s | >= 5,000 events/s |",
+            f"| durable in PostgreSQL after the last response | {e['durable_lag_seconds']} s "
+            f"({e['events_stored']} of {e['events_sent']} stored) | | <= 5 s |",
+            "",
+            f"Verdicts: throughput {verdict(e['events_per_second'] >= 5000)}; lag "
+            f"{verdict(e['durable_lag_seconds'] <= 5)}; "
+            f"nothing lost {verdict(e['events_stored'] == e['events_sent'])}.",
+            "",
+        ]
+    live = load("liveboard")
+    if live:
+        lines += [
+            "## Live board",
+            "",
+            "`.venv/bin/python bench/liveboard.py --viewers 1000 --updates 30` "
+            "(uvicorn, 2 workers; one asyncio client)",
+            "",
+            "| measure | value | baseline: websocket ping/pong, same server | target |",
+            "|---|---|---|---|",
+            f"| update response -> viewer message, {live['viewers']} viewers | p50 {live['p50_ms']} ms, p99 "
+            f"{live['p99_ms']} ms | p50 {live['baseline_ping_p50_ms']} ms, p99 {live['baseline_ping_p99_ms']} ms | "
+            "p99 <= 250 ms |",
+            f"| deliveries | {live['deliveries']} of {live['expected_deliveries']} | | all |",
+            f"| server CPU | {live['server_cpu_percent_of_one_core']}% of one core | | |",
+            "",
+            f"Verdict: p99 {verdict(live['p99_ms'] <= 250)}. Broadcasts are coalesced to at most ten a second, "
+            "so up to 100 ms of each figure is the coalescing window.",
+            "",
+        ]
+    text = "\n".join(lines)
+    old = RESULTS.read_text() if RESULTS.exists() else ""
+    scores = re.search(r"^## Scores\n.*?(?=^## |\Z)", old, re.S | re.M)
+    if scores:
+        text = text.rstrip("\n") + "\n\n" + scores.group(0)
+    RESULTS.write_text(text.rstrip("\n") + "\n")
+    print(f"written {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,259 @@
+"""Fixtures shared by every app's tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from adplatform.redis import get_redis, reset_redis_client
+
+_session_lock = None
+
+
+def pytest_configure(config):
+    """One test session at a time per database and Redis: they share the test database and Redis db.
+
+    A second ``make test`` (or a helper's run) waits here instead of dropping the first one's database.
+    """
+    global _session_lock
+    import hashlib
+    import tempfile
+
+    import fasteners
+    from django.conf import settings
+
+    digest = hashlib.sha256(f"{settings.DATABASE_URL}|{settings.REDIS_URL}".encode()).hexdigest()[:16]
+    _session_lock = fasteners.InterProcessLock(os.path.join(tempfile.gettempdir(), f"adplatform-tests-{digest}.lock"))
+    if not _session_lock.acquire(blocking=False):
+        print("Another test session uses the same database and Redis; waiting for it to finish...")
+        _session_lock.acquire()
+
+
+def pytest_unconfigure(config):
+    if _session_lock is not None:
+        _session_lock.release()
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis(settings):
+    """Every test starts with an empty Redis database of its own (settings_test picks a dedicated db)."""
+    reset_redis_client()
+    get_redis().flushdb()
+    yield
+    reset_redis_client()
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def user_factory(db):
+    from adplatform.accounts.tests.factories import UserFactory
+
+    return UserFactory
+
+
+@pytest.fixture
+def owner(user_factory):
+    return user_factory(role="OWNER")
+
+
+@pytest.fixture
+def advertiser(user_factory):
+    return user_factory(role="ADVERTISER")
+
+
+@pytest.fixture
+def staff_user(user_factory):
+    return user_factory(role="STAFF", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def token_client(api_client):
+    """An API client authenticated with a fresh personal access token of the given user."""
+    from adplatform.accounts import services
+
+    def make(user):
+        _, raw = services.token_create(user=user, name="test")
+        client = api_client.__class__()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {raw}")
+        return client
+
+    return make
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests last: Playwright's sync API holds an event loop that async tests must not meet."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+def chromium_path() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless system Chromium driven by Playwright (no browser download)."""
+    path = chromium_path()
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is required for browser tests in CI (install the 'chromium' package).")
+        pytest.skip("Chromium not installed; `make test` installs it where it can.")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; Django's DB calls
+    # from the live server's threads are unaffected, ours in the test are safe.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=path,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture(autouse=True)
+def _clear_process_caches():
+    """In-process caches (game keys, containers) must not leak between tests."""
+    from adplatform.localcache import TTLCache
+    from ads.decisions import engine
+    from games import keycache
+
+    for cache in TTLCache.instances():
+        cache.clear()
+    keycache.clear()
+    engine.reset()
+    yield
+
+
+def _database_url_for_subprocess() -> str:
+    """The test database (pytest-django renamed it) as a URL another process can use."""
+    from urllib.parse import quote
+
+    from django.db import connection
+
+    cfg = connection.settings_dict
+    host = quote(cfg["HOST"] or "127.0.0.1", safe="")
+    port = f":{cfg['PORT']}" if cfg["PORT"] else ""
+    password = f":{quote(cfg['PASSWORD'])}" if cfg["PASSWORD"] else ""
+    return f"postgres://{cfg['USER']}{password}@{host}{port}/{cfg['NAME']}"
+
+
+class AsgiServer:
+    """A real ``uvicorn adplatform.asgi:application`` process on the test database and Redis."""
+
+    def __init__(self, port: int | None = None):
+        import socket
+
+        if port is None:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+        self.port = port
+        self.process = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> AsgiServer:
+        import subprocess
+        import sys
+        import time
+        import urllib.request
+        from pathlib import Path
+
+        from django.conf import settings
+
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "adplatform.settings_test",
+            "DATABASE_URL": _database_url_for_subprocess(),
+            "REDIS_URL": settings.REDIS_URL,
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "LOG_LEVEL": "WARNING",
+        }
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "adplatform.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--lifespan",
+                "off",
+                "--log-level",
+                "warning",
+                "--no-access-log",
+                "--ws",
+                "websockets-sansio",
+            ],
+            cwd=Path(__file__).resolve().parent,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:  # noqa: S310
+                    if response.status == 200:
+                        return self
+            except OSError:
+                pass
+            if self.process.poll() is not None:
+                raise RuntimeError(self.process.stderr.read().decode()[-3000:])
+            if time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except Exception:  # noqa: BLE001
+                self.process.kill()
+        self.process = None
+
+
+@pytest.fixture
+def asgi_server_factory():
+    servers: list[AsgiServer] = []
+
+    def make(port: int | None = None) -> AsgiServer:
+        server = AsgiServer(port).start()
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()

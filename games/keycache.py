@@ -1,0 +1,97 @@
+"""Game API keys resolved without a database query in the steady state.
+
+The key's SHA-256 is looked up once and kept in process memory for
+``GAME_API_KEY_CACHE_SECONDS``; a revoked key is refused at once by the
+process that revoked it and by the others within that TTL. Using a key
+writes ``last_used_at`` at most once a minute per key and process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from adplatform.localcache import TTLCache
+
+LAST_USED_RESOLUTION = 60.0
+
+
+@dataclass(frozen=True)
+class ApiKeyInfo:
+    key_id: int
+    key_hash: str
+    game_id: int
+    game_slug: str
+    game_active: bool
+    signing_secret: str
+    revoked: bool
+
+    # DRF treats request.user as a user; a game server is authenticated but is no person.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def pk(self) -> str:
+        return f"game-key:{self.key_id}"
+
+
+_cache: TTLCache[ApiKeyInfo | None] = TTLCache(ttl=getattr(settings, "GAME_API_KEY_CACHE_SECONDS", 5.0))
+_last_touched: dict[int, float] = {}
+
+
+def hash_key(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _load(digest: str) -> ApiKeyInfo | None:
+    from games.models import GameApiKey
+
+    key = GameApiKey.objects.select_related("game").filter(key_hash=digest).first()
+    if key is None or not hmac.compare_digest(key.key_hash, digest):
+        return None
+    return ApiKeyInfo(
+        key_id=key.pk,
+        key_hash=key.key_hash,
+        game_id=key.game_id,
+        game_slug=key.game.slug,
+        game_active=key.game.is_active,
+        signing_secret=key.signing_secret,
+        revoked=key.revoked_at is not None,
+    )
+
+
+def lookup(raw: str) -> ApiKeyInfo | None:
+    """The key's info, or None for a key that does not exist (revoked keys come back with ``revoked``)."""
+    from games.services import API_KEY_PREFIX
+
+    if not raw.startswith(API_KEY_PREFIX) or len(raw) > 100:
+        return None
+    digest = hash_key(raw)
+    info = _cache.get_or_load(digest, lambda: _load(digest))
+    if info is not None and not info.revoked:
+        _touch(info.key_id)
+    return info
+
+
+def _touch(key_id: int) -> None:
+    now = time.monotonic()
+    if now - _last_touched.get(key_id, float("-inf")) < LAST_USED_RESOLUTION:
+        return
+    _last_touched[key_id] = now
+    from games.services import api_key_touch
+
+    api_key_touch(key_id=key_id)
+
+
+def forget(key_hash: str) -> None:
+    _cache.invalidate(key_hash)
+
+
+def clear() -> None:
+    _cache.clear()
+    _last_touched.clear()

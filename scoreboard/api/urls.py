@@ -1,0 +1,24 @@
+"""The scoreboard part of /api/v1/: score tokens and updates, public leaderboards, action types."""
+
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from scoreboard.api import views
+
+router = SimpleRouter()
+router.register(
+    r"manage/games/(?P<game_pk>[0-9]+)/action-types", views.ActionTypeViewSet, basename="manage-action-type"
+)
+
+urlpatterns = [
+    path("scores/tokens", views.ScoreTokenView.as_view(), name="scores-tokens"),
+    path("scores/tokens/revoke", views.ScoreTokenRevokeView.as_view(), name="scores-tokens-revoke"),
+    path("scores/update", views.ScoreUpdateView.as_view(), name="scores-update"),
+    path("leaderboards/<slug:game_slug>", views.LeaderboardView.as_view(), name="leaderboard"),
+    path(
+        "leaderboards/<slug:game_slug>/players/<int:player_id>",
+        views.LeaderboardPlayerView.as_view(),
+        name="leaderboard-player",
+    ),
+    *router.urls,
+]
