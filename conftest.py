@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 
 import pytest
 
@@ -164,6 +165,25 @@ def _database_url_for_subprocess() -> str:
     return f"postgres://{cfg['USER']}{password}@{host}{port}/{cfg['NAME']}"
 
 
+def _subprocess_env(**extra: str) -> dict[str, str]:
+    """The environment of a server or worker process on the test database and Redis."""
+    from django.conf import settings
+
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "adplatform.settings_test",
+        "DATABASE_URL": _database_url_for_subprocess(),
+        "REDIS_URL": settings.REDIS_URL,
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        **extra,
+    }
+
+
+def _tail(log, size: int = 4000) -> str:
+    log.seek(0)
+    return log.read().decode(errors="replace")[-size:]
+
+
 class AsgiServer:
     """A real ``uvicorn adplatform.asgi:application`` process on the test database and Redis."""
 
@@ -188,16 +208,8 @@ class AsgiServer:
         import urllib.request
         from pathlib import Path
 
-        from django.conf import settings
-
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "adplatform.settings_test",
-            "DATABASE_URL": _database_url_for_subprocess(),
-            "REDIS_URL": settings.REDIS_URL,
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "LOG_LEVEL": "WARNING",
-        }
+        # stderr to a file, not a pipe nobody reads: a full pipe would stall the server
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process; closed in stop()
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -217,9 +229,9 @@ class AsgiServer:
                 "websockets-sansio",
             ],
             cwd=Path(__file__).resolve().parent,
-            env=env,
+            env=_subprocess_env(LOG_LEVEL="WARNING"),
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=self.log,
         )
         deadline = time.monotonic() + 30
         while True:
@@ -230,7 +242,7 @@ class AsgiServer:
             except OSError:
                 pass
             if self.process.poll() is not None:
-                raise RuntimeError(self.process.stderr.read().decode()[-3000:])
+                raise RuntimeError(_tail(self.log))
             if time.monotonic() > deadline:
                 raise RuntimeError("uvicorn did not start")
             time.sleep(0.1)
@@ -243,6 +255,8 @@ class AsgiServer:
             except Exception:  # noqa: BLE001
                 self.process.kill()
         self.process = None
+        if getattr(self, "log", None) is not None:
+            self.log.close()
 
 
 @pytest.fixture
@@ -257,3 +271,58 @@ def asgi_server_factory():
     yield make
     for server in servers:
         server.stop()
+
+
+class CeleryWorker:
+    """A real ``celery worker`` process (solo pool) on the test database and Redis broker."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.process = None
+
+    def start(self) -> CeleryWorker:
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process; closed in stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "adplatform", "worker", "--pool", "solo", "--hostname",
+             f"{self.name}@%h", "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=Path(__file__).resolve().parent,
+            env=_subprocess_env(LOG_LEVEL="INFO"),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        return self
+
+    def output(self) -> str:
+        return _tail(self.log, 10**7)
+
+    def assert_alive(self) -> None:
+        assert self.process is not None and self.process.poll() is None, _tail(self.log)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()  # warm shutdown: the task in hand finishes first
+            try:
+                self.process.wait(timeout=30)
+            except Exception:  # noqa: BLE001
+                self.process.kill()
+        self.process = None
+        if getattr(self, "log", None) is not None:
+            self.log.close()
+
+
+@pytest.fixture
+def celery_worker_factory():
+    workers: list[CeleryWorker] = []
+
+    def make(name: str) -> CeleryWorker:
+        worker = CeleryWorker(name).start()
+        workers.append(worker)
+        return worker
+
+    yield make
+    for worker in workers:
+        worker.stop()

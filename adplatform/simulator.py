@@ -83,6 +83,7 @@ class Stats:
         self.rejections: Counter[str] = Counter()
         self.refusals: Counter[str] = Counter()
         self.error_kinds: Counter[str] = Counter()
+        self.reported: Counter[str] = Counter()  # events queued by kind ("impression viewable", "click", ...)
 
     def add(self, name: str, n: int = 1) -> None:
         with self._lock:
@@ -103,6 +104,7 @@ class Stats:
                 "rejections": dict(self.rejections),
                 "refusals": dict(self.refusals),
                 "error_kinds": dict(self.error_kinds),
+                "reported": dict(self.reported),
             }
 
 
@@ -284,6 +286,16 @@ def viewability_sample(rng: random.Random) -> dict[str, float | int]:
             "angle_deg": lambda: round(rng.uniform(60, 88), 1),  # seen edge-on
         }[miss]()
     return sample
+
+
+def is_viewable_sample(view: dict[str, float | int]) -> bool:
+    """The in-game viewability standard (ROBLOX.md), as the SDK measures it on the client."""
+    return (
+        view["duration_ms"] >= 1000
+        and view["screen_coverage"] >= 0.015
+        and view["visible_fraction"] >= 0.5
+        and view["angle_deg"] <= 55
+    )
 
 
 class GameServer(threading.Thread):
@@ -492,16 +504,19 @@ class GameServer(threading.Thread):
             "player_id": player.id,
         }
         slot.pending.append((impression_at, {**base, "type": "impression", "viewability": view}))
-        viewable = (
-            view["duration_ms"] >= 1000
-            and view["screen_coverage"] >= 0.015
-            and view["visible_fraction"] >= 0.5
-            and view["angle_deg"] <= 55
-        )
+        viewable = is_viewable_sample(view)
         if viewable and self.rng.random() < CLICK_RATE:
             slot.pending.append((impression_at + self.rng.uniform(0.6, 4.0), {**base, "type": "click"}))
         if viewable and self.rng.random() < INTERACTION_RATE.get(container.get("type", "DISPLAY"), 0.01):
             slot.pending.append((impression_at + self.rng.uniform(1.0, 6.0), {**base, "type": "interaction"}))
+
+    def _report(self, event: dict[str, Any]) -> None:
+        """Queue one event for the next batch (a fresh event_id; retries of the batch reuse it)."""
+        self.queue.append({"event_id": str(uuid.uuid4()), **event, "occurred_at": _now_iso()})
+        kind = event["type"]
+        if kind == "impression":
+            kind += " viewable" if is_viewable_sample(event["viewability"]) else " not viewable"
+        self.stats.count("reported", kind)
 
     def _player_tick(self, player: SimPlayer, now: float) -> None:
         by_id = {c["id"]: c for c in self.containers}
@@ -512,7 +527,7 @@ class GameServer(threading.Thread):
             if due:
                 slot.pending = [item for item in slot.pending if item[0] > now]
                 for _, event in sorted(due, key=lambda item: item[0]):
-                    self.queue.append({"event_id": str(uuid.uuid4()), **event, "occurred_at": _now_iso()})
+                    self._report(event)
             if container_id in by_id and slot.next_decision_at <= now and not slot.pending:
                 self._decide(player, slot, by_id[container_id], now)
         if now >= player.next_score_at:
@@ -594,7 +609,7 @@ class GameServer(threading.Thread):
             for slot in player.slots.values():
                 for at, event in sorted(slot.pending, key=lambda item: item[0]):
                     if event["type"] == "impression" and at - now < 1.0:
-                        self.queue.append({"event_id": str(uuid.uuid4()), **event, "occurred_at": _now_iso()})
+                        self._report(event)
         self._flush(final=True)
 
 

@@ -222,7 +222,8 @@ def charges_apply(charges: list[Charge]) -> dict[uuid.UUID, str]:
         by_campaign.setdefault(charge.campaign_id, []).append(charge)
     redis_moves: list[tuple[int, str, int]] = []
     start, end = _day_bounds(timezone.now())
-    for campaign_id, items in by_campaign.items():
+    # Campaign rows are locked in id order, so two workers billing overlapping campaigns never deadlock.
+    for campaign_id, items in sorted(by_campaign.items()):
         campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
         decision_ids = [c.decision_id for c in items]
         done = set(
