@@ -15,6 +15,8 @@ def api_not_found(request, *args, **kwargs):
 
 
 urlpatterns = [
+    # The game-server API first: its hot paths should not walk every page's pattern before matching.
+    path("api/<str:version>/", include(("adplatform.api.urls", "api"), namespace="api")),
     path("", views.home, name="home"),
     path("", include("adplatform.accounts.urls")),
     path("admin/", admin.site.urls),
@@ -28,7 +30,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
-    path("api/<str:version>/", include(("adplatform.api.urls", "api"), namespace="api")),
     re_path(r"^api/", api_not_found),
 ]
 

@@ -96,8 +96,12 @@ class ContainerInfo:
     floor: Decimal
     blocked_categories: frozenset[str]
     house: tuple[HouseItem, ...]
-    # Campaigns that may ever serve here (type, games, category): only per-player rules remain per request.
+    # Campaigns that may ever serve here (type, games, category) and bid at least the floor, best
+    # effective CPM first: only per-player rules remain per request, and a request stops scanning as
+    # soon as the auction's outcome is settled (see ``shortlist``), however many campaigns there are.
     candidates: tuple[CampaignInfo, ...] = ()
+    # The same, but bidding under the floor: only consulted to tell ``below_floor`` from no campaign.
+    under_floor: tuple[CampaignInfo, ...] = ()
 
 
 @dataclass
@@ -231,8 +235,14 @@ def build_index(version: int) -> ServingIndex:
                 creatives={kind: tuple(items) for kind, items in by_kind.items()},
             )
         )
+    by_ecpm = sorted(infos, key=lambda c: c.ecpm, reverse=True)
     for container_id, info in list(containers.items()):
-        containers[container_id] = replace(info, candidates=tuple(c for c in infos if _statically_eligible(c, info)))
+        serving = [c for c in by_ecpm if _statically_eligible(c, info)]
+        containers[container_id] = replace(
+            info,
+            candidates=tuple(c for c in serving if _bids(c, info.floor)),
+            under_floor=tuple(c for c in serving if not _bids(c, info.floor)),
+        )
     metrics.INDEX_RELOADS.inc()
     index = ServingIndex(version=version, built_at=time.monotonic(), containers=containers, campaigns=tuple(infos))
     logger.info(
@@ -246,45 +256,49 @@ def build_index(version: int) -> ServingIndex:
 
 # KEYS: 1 stream, 2 version, then 4 per candidate: committed, day, frequency, init.
 # ARGV: 1 the decision record (JSON, as if unfilled or house), 2 candidate count, 3 expiry (unix seconds),
-#       then 11 per candidate: total, daily, price, cap count, cap period, pace allowed, random,
-#       campaign id, creative id, pricing, clearing CPM. The winner's fields are added to the stream entry.
+#       4 the candidates as one JSON array of arrays (one argument, not eleven per candidate: packing
+#       arguments is most of a decision's client-side Redis cost): total, daily, price, cap count,
+#       cap period, pace allowed, random, campaign id, creative id, pricing, clearing CPM.
+#       The winner's fields are added to the stream entry.
 DECIDE_LUA = """
 local version = redis.call('GET', KEYS[2]) or '0'
 local n = tonumber(ARGV[2])
+local cands = {}
+if n > 0 then cands = cjson.decode(ARGV[4]) end
 local missing = {}
 for i = 0, n - 1 do
   local k = 3 + i * 4
-  local a = 4 + i * 11
+  local c = cands[i + 1]
   if redis.call('EXISTS', KEYS[k + 3]) == 0 then
     table.insert(missing, i + 1)
   else
-    local total = tonumber(ARGV[a])
-    local daily = tonumber(ARGV[a + 1])
-    local price = tonumber(ARGV[a + 2])
+    local total = c[1]
+    local daily = c[2]
+    local price = c[3]
     local committed = tonumber(redis.call('GET', KEYS[k]) or '0')
     if committed + price <= total then
       local spent_today = tonumber(redis.call('GET', KEYS[k + 1]) or '0')
       if daily < 0 or spent_today + price <= daily then
-        local cap = tonumber(ARGV[a + 3])
+        local cap = c[4]
         local seen = 0
         if cap > 0 then seen = tonumber(redis.call('GET', KEYS[k + 2]) or '0') end
         if cap == 0 or seen < cap then
-          local allowed = tonumber(ARGV[a + 5])
+          local allowed = c[6]
           local skip = false
           if allowed >= 0 and spent_today + price > allowed then
             -- Ahead of pace: skip with a probability that grows with how far ahead it is.
             local ahead = (spent_today + price - allowed) / math.max(allowed, 1)
-            if tonumber(ARGV[a + 6]) < math.min(1, 0.5 + ahead * 10) then skip = true end
+            if c[7] < math.min(1, 0.5 + ahead * 10) then skip = true end
           end
           if not skip then
             redis.call('INCRBY', KEYS[k], price)
             redis.call('INCRBY', KEYS[k + 1], price)
             redis.call('EXPIRE', KEYS[k + 1], 259200)
             if cap > 0 then
-              if redis.call('INCR', KEYS[k + 2]) == 1 then redis.call('EXPIRE', KEYS[k + 2], ARGV[a + 4]) end
+              if redis.call('INCR', KEYS[k + 2]) == 1 then redis.call('EXPIRE', KEYS[k + 2], c[5]) end
             end
-            redis.call('XADD', KEYS[1], '*', 'b', ARGV[1], 'k', ARGV[a + 7], 'r', ARGV[a + 8], 'm', ARGV[a + 9],
-                       'c', ARGV[a + 10], 'v', price, 'x', ARGV[3])
+            redis.call('XADD', KEYS[1], '*', 'b', ARGV[1], 'k', c[8], 'r', c[9], 'm', c[10],
+                       'c', c[11], 'v', price, 'x', ARGV[3])
             return {version, i + 1, missing}
           end
         end
@@ -350,6 +364,36 @@ def _eligible(c: CampaignInfo, player: Player, now: float, dt: datetime) -> bool
     if c.devices and player.device not in c.devices:
         return False
     return not (c.segments and not (c.segments & player.segments))
+
+
+def _bids(c: CampaignInfo, floor: Decimal) -> bool:
+    return c.ecpm >= floor and c.ecpm > 0
+
+
+def shortlist(ordered: tuple[CampaignInfo, ...], player: Player, now: float, dt: datetime) -> list[CampaignInfo]:
+    """The eligible campaigns the auction needs, from ``ordered`` (best effective CPM first).
+
+    The auction hands at most ``MAX_CANDIDATES`` to the script, and each of those pays the best bid
+    below it from another advertiser. So the scan stops once it holds ``MAX_CANDIDATES`` (with the
+    whole group tied at the last one's bid, so the random tie-break stays fair) and, strictly below
+    that bid, campaigns of two different advertisers: every shortlisted campaign then has its
+    runner-up inside the list, and nothing further down could change a price or a rank.
+    """
+    picked: list[CampaignInfo] = []
+    threshold: Decimal | None = None
+    below: set[int] = set()
+    for c in ordered:
+        if threshold is not None and c.ecpm < threshold and len(below) >= 2:
+            break
+        if not _eligible(c, player, now, dt):
+            continue
+        picked.append(c)
+        if threshold is None:
+            if len(picked) == MAX_CANDIDATES:
+                threshold = c.ecpm
+        elif c.ecpm < threshold:
+            below.add(c.advertiser_id)
+    return picked
 
 
 def run_auction(candidates: list[Candidate], floor: Decimal, rng: random.Random) -> list[Candidate]:
@@ -476,13 +520,14 @@ class DecisionEngine:
         elif not player.paid_eligible:
             reason = "player_not_eligible"
         else:
-            candidates = []
-            for campaign in container.candidates:
-                if _eligible(campaign, player, now, dt):
-                    creative = self._rng.choice(campaign.creatives[container.type])
-                    candidates.append(Candidate(campaign, creative))
+            candidates = [
+                Candidate(c, self._rng.choice(c.creatives[container.type]))
+                for c in shortlist(container.candidates, player, now, dt)
+            ]
             ranked = run_auction(candidates, container.floor, self._rng)[:MAX_CANDIDATES]
-            if candidates and not ranked:
+            if (candidates and not ranked) or (
+                not candidates and any(_eligible(c, player, now, dt) for c in container.under_floor)
+            ):
                 reason = "below_floor"
 
         house = None
@@ -494,9 +539,9 @@ class DecisionEngine:
             record = {**base, "state": "UNFILLED", "reason": reason}
 
         keys = [DECISION_STREAM, SERVING_VERSION_KEY]
-        args: list[Any] = [json.dumps(record, separators=(",", ":")), len(ranked), int(expires)]
         day = budget.day_stamp(dt)
         seconds_today = now - dt.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+        packed = []
         for cand in ranked:
             c = cand.campaign
             keys += [budget.committed_key(c.id), budget.daily_key(c.id, day),
@@ -505,8 +550,10 @@ class DecisionEngine:
             if c.pacing_daily_micros >= 0:
                 # EVEN: what may be spent by the end of the current hour.
                 allowed = int(c.pacing_daily_micros * min(1.0, (seconds_today + 3600) / 86400))
-            args += [c.total_micros, c.daily_micros, budget.to_micros(cand.charge), c.cap_count, c.cap_period,
-                     allowed, self._rng.random(), c.id, cand.creative.id, c.pricing, str(cand.price_cpm)]  # fmt: skip
+            packed.append([c.total_micros, c.daily_micros, budget.to_micros(cand.charge), c.cap_count, c.cap_period,
+                           allowed, self._rng.random(), str(c.id), str(cand.creative.id), c.pricing,
+                           str(cand.price_cpm)])  # fmt: skip
+        args: list[Any] = [_dumps(record), len(ranked), int(expires), _dumps(packed) if packed else ""]
 
         try:
             version, chosen, missing = self._run_script(keys, args)
@@ -571,6 +618,9 @@ class DecisionEngine:
 
     def _rebuild_budgets_in_background(self, campaign_ids: list[int]) -> None:
         self._in_background("budget-rebuild", lambda: budget.budget_rebuild(campaign_ids=campaign_ids))
+
+
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _iso(ts: float) -> str:

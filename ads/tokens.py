@@ -11,7 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 
 from django.conf import settings
@@ -43,7 +43,6 @@ _FIELDS = {
     "i": "issued_at",
     "x": "expires_at",
 }
-_SHORT = {long: short for short, long in _FIELDS.items()}
 
 
 @lru_cache(maxsize=4)
@@ -60,7 +59,8 @@ def _unb64(text: str) -> bytes:
 
 
 def sign(claims: TrackingClaims) -> str:
-    payload = json.dumps({_SHORT[k]: v for k, v in asdict(claims).items()}, separators=(",", ":")).encode()
+    payload = json.dumps({short: getattr(claims, name) for short, name in _FIELDS.items()}, separators=(",", ":"))
+    payload = payload.encode()
     body = _b64(payload)
     mac = hmac.new(_key(settings.SECRET_KEY), body.encode(), hashlib.sha256).digest()[:16]
     return f"{body}.{_b64(mac)}"

@@ -79,12 +79,18 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def server(env: dict[str, str], *, kind: str = "gunicorn", workers: int = 2) -> Iterator[tuple[str, int]]:
-    """A real server on a free port; yields ``(host, port)``."""
+def server(
+    env: dict[str, str], *, kind: str = "gunicorn", workers: int = 2, threads: int = 1
+) -> Iterator[tuple[str, int]]:
+    """A real server on a free port; yields ``(host, port)``.
+
+    gunicorn with ``threads > 1`` runs the gthread worker, which keeps connections alive as a
+    load balancer in front of it would; the sync worker closes each connection after one response.
+    """
     port = free_port()
     if kind == "gunicorn":
         argv = [sys.executable, "-m", "gunicorn", "adplatform.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-                "--log-level", "warning", "--keep-alive", "30"]  # fmt: skip
+                "--log-level", "warning", "--keep-alive", "30", "--threads", str(threads)]  # fmt: skip
     else:
         argv = [sys.executable, "-m", "uvicorn", "adplatform.asgi:application", "--host", "127.0.0.1", "--port",
                 str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log", "--lifespan", "off",
@@ -123,6 +129,30 @@ def server_pids() -> list[int]:
     return [p.pid for p in _servers]
 
 
+def server_cpu_seconds() -> float:
+    """CPU seconds used so far by the running benchmark servers and their workers (user + system).
+
+    Per request, this is the figure a noisy machine disturbs least: throughput moves with whatever
+    else runs, the server's own CPU per request much less.
+    """
+    import psutil
+
+    total = 0.0
+    for pid in server_pids():
+        try:
+            process = psutil.Process(pid)
+            for p in [process, *process.children(recursive=True)]:
+                times = p.cpu_times()
+                total += times.user + times.system
+        except psutil.NoSuchProcess:
+            continue
+    return total
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def raise_fd_limit() -> None:
     import resource
 
@@ -145,30 +175,97 @@ def request(host: str, port: int, method: str, path: str, body: bytes | None = N
 RequestFactory = Callable[[int], tuple[str, str, bytes | None, dict[str, str]]]
 
 
+class RawClient:
+    """A minimal HTTP/1.1 client for load generation, one keep-alive connection.
+
+    ``http.client`` parses every response's headers with ``email.parser``, which costs more CPU
+    than some of the requests being measured; on a 2-core machine the generator's CPU is taken
+    from the server. This client writes prepared bytes and reads the status line,
+    ``Content-Length`` and ``Connection`` only. A connection the server closes (gunicorn's sync
+    worker closes after each response) is reopened for the next request.
+    """
+
+    def __init__(self, host: str, port: int):
+        self.address = (host, port)
+        self.host = f"{host}:{port}".encode()
+        self.sock: socket.socket | None = None
+        self.buffer = b""
+
+    def prepare(self, method: str, path: str, body: bytes | None, headers: dict[str, str]) -> bytes:
+        lines = [f"{method} {path} HTTP/1.1".encode(), b"Host: " + self.host]
+        lines += [f"{name}: {value}".encode() for name, value in headers.items()]
+        if body is not None:
+            lines.append(b"Content-Length: %d" % len(body))
+        return b"\r\n".join(lines) + b"\r\n\r\n" + (body or b"")
+
+    def send(self, raw: bytes) -> int:
+        """Send one prepared request; its status code."""
+        if self.sock is None:
+            self.sock = socket.create_connection(self.address, timeout=10)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.buffer = b""
+        try:
+            self.sock.sendall(raw)
+            status, close = self._response()
+        except OSError:
+            self.close()
+            raise
+        if close:
+            self.close()
+        return status
+
+    def _recv(self) -> bytes:
+        assert self.sock is not None
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionResetError("the server closed the connection")
+        return chunk
+
+    def _response(self) -> tuple[int, bool]:
+        data = self.buffer
+        while b"\r\n\r\n" not in data:
+            data += self._recv()
+        head, _, rest = data.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split(b" ", 2)[1])
+        length, close = 0, False
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"connection":
+                close = value.strip().lower() == b"close"
+        while len(rest) < length:
+            rest += self._recv()
+        self.buffer = rest[length:]
+        return status, close
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+        self.sock = None
+
+
 def _closed_worker(args) -> tuple[int, int, list[float]]:
     host, port, factory, duration, seed = args
-    conn = http.client.HTTPConnection(host, port, timeout=10)
+    client = RawClient(host, port)
     latencies: list[float] = []
     errors = 0
     n = seed * 1_000_000
     end = time.perf_counter() + duration
     while time.perf_counter() < end:
-        method, path, body, headers = factory(n)
+        raw = client.prepare(*factory(n))
         n += 1
         started = time.perf_counter()
         try:
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            response.read()
-            if response.status >= 400:
+            if client.send(raw) >= 400:
                 errors += 1
-        except (OSError, http.client.HTTPException):
+        except OSError:
             errors += 1
-            conn.close()
-            conn = http.client.HTTPConnection(host, port, timeout=10)
             continue
         latencies.append(time.perf_counter() - started)
-    conn.close()
+    client.close()
     return len(latencies), errors, latencies
 
 
@@ -202,7 +299,7 @@ def closed_loop(host: str, port: int, factory: RequestFactory, *, concurrency: i
 
 def _open_worker(args) -> tuple[int, int, list[float]]:
     host, port, factory, rate, duration, seed = args
-    conn = http.client.HTTPConnection(host, port, timeout=10)
+    client = RawClient(host, port)
     interval = 1.0 / rate
     latencies: list[float] = []
     errors = 0
@@ -212,24 +309,19 @@ def _open_worker(args) -> tuple[int, int, list[float]]:
         scheduled = start + i * interval
         if scheduled - start > duration:
             break
+        raw = client.prepare(*factory(seed * 1_000_000 + i))
         now = time.perf_counter()
         if scheduled > now:
             time.sleep(scheduled - now)
-        method, path, body, headers = factory(seed * 1_000_000 + i)
         try:
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            response.read()
-            if response.status >= 400:
+            if client.send(raw) >= 400:
                 errors += 1
-        except (OSError, http.client.HTTPException):
+        except OSError:
             errors += 1
-            conn.close()
-            conn = http.client.HTTPConnection(host, port, timeout=10)
         # latency from the scheduled send time: queueing behind a slow answer counts (no coordinated omission)
         latencies.append(time.perf_counter() - scheduled)
         i += 1
-    conn.close()
+    client.close()
     return len(latencies), errors, latencies
 
 

@@ -50,8 +50,12 @@ def seed() -> tuple[str, list[int], list[int]]:
     from adplatform.accounts.models import User
     from ads import services as ad_services
     from ads.budget import budget_rebuild
+    from ads.models import Campaign
     from games import services as game_services
 
+    # The scratch database outlives runs: earlier runs' campaigns stop serving, so every run
+    # auctions exactly the ten campaigns it creates.
+    Campaign.objects.filter(name__startswith="Bench ", status="ACTIVE").update(status="COMPLETED")
     owner, _ = User.objects.get_or_create(username="bench-owner", defaults={"role": "OWNER"})
     staff, _ = User.objects.get_or_create(username="bench-staff", defaults={"role": "STAFF", "is_staff": True})
     game = game_services.game_create(
@@ -118,24 +122,42 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10)
     parser.add_argument("--rate", type=float, default=500)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4, help="1: the sync worker; more: gthread with keep-alive")
     args = parser.parse_args()
 
     env = common.setup_django()
     key, containers, campaigns = seed()
-    with common.server(env, workers=2) as (host, port):
+    load_before = common.load_average()
+
+    def measured(load):
+        """A load run and the server CPU it cost per request (ms)."""
+        cpu = common.server_cpu_seconds()
+        result = load()
+        return result, 1000 * (common.server_cpu_seconds() - cpu) / max(1, result.requests)
+
+    decision = DecisionRequest(key, containers)
+    with common.server(env, workers=args.workers, threads=args.threads) as (host, port):
         # warm both paths (index load, connections)
-        common.closed_loop(host, port, DecisionRequest(key, containers), concurrency=2, duration=2)
-        base = common.closed_loop(host, port, Healthz(), concurrency=args.concurrency, duration=args.duration)
-        dec = common.closed_loop(host, port, DecisionRequest(key, containers), concurrency=args.concurrency,
-                                 duration=args.duration)  # fmt: skip
-        fixed = common.open_loop(host, port, DecisionRequest(key, containers), rate=args.rate, duration=args.duration)
+        common.closed_loop(host, port, decision, concurrency=2, duration=2)
+        common.closed_loop(host, port, Healthz(), concurrency=2, duration=1)
+        closed = {"concurrency": args.concurrency, "duration": args.duration}
+        base, base_cpu = measured(lambda: common.closed_loop(host, port, Healthz(), **closed))
+        dec, dec_cpu = measured(lambda: common.closed_loop(host, port, decision, **closed))
+        fixed = common.open_loop(host, port, decision, rate=args.rate, duration=args.duration)
         base_fixed = common.open_loop(host, port, Healthz(), rate=args.rate, duration=args.duration)
     over = overspend(campaigns)
     result = {
         "machine": common.machine(),
+        "server": f"gunicorn, {args.workers} workers x {args.threads} threads"
+        + (" (gthread, keep-alive)" if args.threads > 1 else " (sync)"),
+        "load_average_before": load_before,
         "baseline_rps": round(base.rps, 1),
         "decision_rps": round(dec.rps, 1),
         "throughput_ratio": round(dec.rps / base.rps, 3),
+        "baseline_cpu_ms_per_request": round(base_cpu, 3),
+        "decision_cpu_ms_per_request": round(dec_cpu, 3),
+        "cpu_ratio": round(base_cpu / dec_cpu, 3) if dec_cpu else None,
         "offered_rate": args.rate,
         "achieved_rate": round(fixed.rps, 1),
         "p50_ms": round(fixed.percentile(50), 2),

@@ -1,4 +1,5 @@
 import threading
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from unittest import mock
@@ -217,6 +218,37 @@ def test_ties_are_broken_at_random():
     assert winners == {1, 2}
     ranked = run_auction([_cand(1, 1, "3"), _cand(2, 2, "3")], Decimal("1"), rng)
     assert ranked[0].price_cpm == Decimal("3")  # runner-up + 0.01 capped at its own bid
+
+
+def test_the_shortlist_gives_the_auction_the_same_outcome_as_every_campaign():
+    """Many campaigns, few advertisers, some not targeting the player: stopping the scan early changes
+    no rank and no price (distinct bids, so the comparison is exact)."""
+    import random
+
+    from ads.decisions import MAX_CANDIDATES, shortlist
+
+    player = Player(id=5, country="US", ads_allowed=True)
+    for seed in range(200):
+        rng = random.Random(seed)
+        bids = rng.sample(range(100, 5000), rng.randint(1, 60))
+        infos = []
+        for cid, cents in enumerate(sorted(bids, reverse=True), start=1):
+            info = _cand(cid, rng.randint(1, rng.choice([1, 2, 3, 6])), f"{cents / 100:.2f}").campaign
+            if rng.random() < 0.3:
+                info = replace(info, countries_in=frozenset({"GB"}))  # not for this player
+            infos.append(info)
+        floor = Decimal(rng.choice(["0.5", "1", "10", "30"]))
+        ordered = tuple(c for c in infos if c.ecpm >= floor)
+
+        def outcome(campaigns, floor=floor):
+            cands = [Candidate(c, c.creatives["DISPLAY"][0]) for c in campaigns]
+            ranked = run_auction(cands, floor, random.Random(0))[:MAX_CANDIDATES]
+            return [(c.campaign.id, c.price_cpm, c.charge) for c in ranked]
+
+        everyone = [c for c in ordered if not c.countries_in]
+        short = shortlist(ordered, player, now=1.0, dt=timezone.now())
+        assert outcome(short) == outcome(everyone), seed
+        assert len(short) <= len(everyone)
 
 
 def test_cpc_competes_with_its_effective_cpm_and_pays_per_click():
