@@ -8,12 +8,45 @@ import time
 import uuid
 
 from django.conf import settings
+from django.contrib.auth import middleware as auth_middleware
+from django.contrib.messages import middleware as messages_middleware
+from django.contrib.sessions import middleware as sessions_middleware
+from django.middleware import clickjacking
 
 from adplatform.logging import request_id_var
 
 access_logger = logging.getLogger("adplatform.access")
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+# The game-server hot paths: authenticated by API key or score token only, never by a cookie,
+# answered in JSON, called hundreds of times a second per game.
+GAME_SERVER_PATHS = re.compile(r"^/api/v\d+/(?:decisions|events|scores/)")
+
+
+def _for_pages(base: type) -> type:
+    """``base``, except on the game-server paths, where it would only cost time.
+
+    Sessions, the user, messages and frame options serve browsers; a game server sends no
+    cookie and renders no page. A subclass, so Django's checks (the admin needs these
+    middlewares) still find them.
+    """
+
+    class ForPages(base):
+        def __call__(self, request):
+            if GAME_SERVER_PATHS.match(request.path_info):
+                return self.get_response(request)
+            return super().__call__(request)
+
+    ForPages.__name__ = ForPages.__qualname__ = base.__name__
+    ForPages.__doc__ = f"{base.__module__}.{base.__name__}, skipped on the game-server API paths."
+    return ForPages
+
+
+SessionMiddleware = _for_pages(sessions_middleware.SessionMiddleware)
+AuthenticationMiddleware = _for_pages(auth_middleware.AuthenticationMiddleware)
+MessageMiddleware = _for_pages(messages_middleware.MessageMiddleware)
+XFrameOptionsMiddleware = _for_pages(clickjacking.XFrameOptionsMiddleware)
 
 
 def current_request_id() -> str | None:

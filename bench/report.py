@@ -38,12 +38,20 @@ def main() -> None:
         lines += [
             "## Ad decisions",
             "",
-            "`.venv/bin/python bench/decisions.py --duration 8` (gunicorn, 2 workers; 10 campaigns, 4 containers)",
+            f"`.venv/bin/python bench/decisions.py --duration 8` ({d.get('server', 'gunicorn, 2 workers')}; "
+            f"10 campaigns, 4 containers; load average before the run: {d.get('load_average_before', '?')})",
             "",
             "| measure | decisions | baseline: GET /healthz | ratio | target |",
             "|---|---|---|---|---|",
             f"| throughput (8 clients) | {d['decision_rps']} req/s | {d['baseline_rps']} req/s | "
             f"{d['throughput_ratio']} | >= 0.5 |",
+        ]
+        if d.get("decision_cpu_ms_per_request"):
+            lines.append(
+                f"| server CPU per request | {d['decision_cpu_ms_per_request']} ms | "
+                f"{d['baseline_cpu_ms_per_request']} ms | {d['cpu_ratio']} | |"
+            )
+        lines += [
             f"| latency at {d['offered_rate']:.0f}/s offered (achieved {d['achieved_rate']}/s) | p50 {d['p50_ms']} ms, "
             f"p99 {d['p99_ms']} ms | p50 {d['baseline_p50_ms']} ms, p99 {d['baseline_p99_ms']} ms | | p99 <= 25 ms |",
             f"| overspend after the run | {d['overspend_usd']} USD | | | 0 |",

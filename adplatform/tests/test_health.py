@@ -1,4 +1,5 @@
 import pytest
+from django.urls import reverse
 
 from adplatform.redis import reset_redis_client
 
@@ -50,3 +51,26 @@ def test_pages_carry_security_headers(client):
     assert response["X-Content-Type-Options"] == "nosniff"
     assert "default-src 'self'" in response["Content-Security-Policy"]
     assert response["Referrer-Policy"] == "same-origin"
+
+
+@pytest.mark.django_db
+def test_game_server_paths_skip_the_browser_middleware_and_keep_the_rest(client):
+    """Sessions, the user, messages and frame options are for pages; the game-server API keeps the
+    request id, the security headers, the metrics and the access log."""
+    from adplatform.middleware import GAME_SERVER_PATHS
+
+    assert GAME_SERVER_PATHS.match("/api/v1/decisions")
+    assert GAME_SERVER_PATHS.match("/api/v1/events")
+    assert GAME_SERVER_PATHS.match("/api/v1/scores/update")
+    assert not GAME_SERVER_PATHS.match("/api/v1/manage/campaigns/")
+    assert not GAME_SERVER_PATHS.match("/admin/")
+
+    api = client.post("/api/v1/decisions", {}, content_type="application/json")
+    assert api.status_code == 401
+    assert "X-Frame-Options" not in api
+    assert api["X-Request-ID"] and api["X-Content-Type-Options"] == "nosniff"
+    assert "Content-Security-Policy" in api
+
+    page = client.get(reverse("accounts:login"))
+    assert page["X-Frame-Options"] == "DENY"
+    assert "csrftoken" in page.cookies
