@@ -14,7 +14,7 @@ order, cheapest and most fundamental first:
    locks the player's ``Score`` row (``FOR UPDATE``), checks revocation and ban
    (and cooldown, hourly maximum and streak for action types with rules), and
    writes the history row and the new score; without rules this is a single
-   statement, one round trip;
+   statement, one round trip; every statement is prepared once per connection;
 6. after the commit, one Lua script updates the sorted set and publishes the
    change (:mod:`scoreboard.leaderboard`).
 
@@ -43,6 +43,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
+import psycopg
 import redis
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -383,8 +384,10 @@ def _unverified_game(token: str) -> int:
 
 
 # Game servers send each player's token with every update: a token verified once is remembered (by its exact
-# string) for a minute, and its expiry is still checked on every use.
-_verified_tokens: TTLCache[ScoreClaims] = TTLCache(ttl=60.0, max_entries=20_000)
+# string) for as long as any token lives, and its expiry is still checked on every use. A shorter memory
+# only repeats the HMAC and JSON work: a signature that verified once verifies again, and revocation is
+# checked in Redis on every update anyway.
+_verified_tokens: TTLCache[ScoreClaims] = TTLCache(ttl=MAX_TOKEN_TTL, max_entries=20_000)
 
 
 def score_token_verify(*, token: str) -> ScoreClaims:
@@ -840,7 +843,8 @@ class _Locked:
     tokens_not_before: datetime | None
 
 
-# The hot path speaks SQL: the ORM's query compilation cost more than the queries (measured).
+# The hot path speaks SQL: the ORM's query compilation cost more than the queries (measured). Each
+# statement runs prepared (:func:`_run_prepared`).
 _LOCK_SQL = f"""
 SELECT s.id, s.score, s.reached_at, p.id, p.roblox_user_id, p.username, p.is_banned, p.tokens_not_before
 FROM {Score._meta.db_table} s JOIN {Player._meta.db_table} p ON p.id = s.player_id
@@ -879,21 +883,18 @@ def _ensure_score_row(*, game_id: int, player_pk: int) -> bool:
     return True
 
 
-def _lock_score(cursor, *, game_id: int, player_pk: int) -> _Locked | None:
-    cursor.execute(_LOCK_SQL, [player_pk, game_id])
-    row = cursor.fetchone()
-    if row is None and _ensure_score_row(game_id=game_id, player_pk=player_pk):
-        cursor.execute(_LOCK_SQL, [player_pk, game_id])
-        row = cursor.fetchone()
-    return _Locked(*row) if row else None
+def _lock_score(*, game_id: int, player_pk: int) -> _Locked | None:
+    rows = _run_prepared(_LOCK_SQL, [player_pk, game_id])
+    if not rows and _ensure_score_row(game_id=game_id, player_pk=player_pk):
+        rows = _run_prepared(_LOCK_SQL, [player_pk, game_id])
+    return _Locked(*rows[0]) if rows else None
 
 
-def _rules_outcome(cursor, *, action: ActionRule, player_pk: int, now: datetime) -> tuple[int, int]:
+def _rules_outcome(*, action: ActionRule, player_pk: int, now: datetime) -> tuple[int, int]:
     """Check cooldown and hourly maximum; return (streak, multiplier percent). Reads at most one index range."""
     if not action.reads_history:
         return 1, 100
-    cursor.execute(_RECENT_SQL, [player_pk, action.id, max(action.max_per_hour or 1, 1)])
-    recent = cursor.fetchall()
+    recent = _run_prepared(_RECENT_SQL, [player_pk, action.id, max(action.max_per_hour or 1, 1)])
     last_at, last_streak = recent[0] if recent else (None, 0)
     if action.cooldown_seconds and last_at is not None:
         elapsed = (now - last_at).total_seconds()
@@ -939,29 +940,33 @@ class _Credited:
 # Action types without rules (most of them) are credited by one statement: lock the score row, check the
 # player, insert the history row (a duplicate action id inserts nothing) and move the score, committed
 # as one. Concurrent credits of a player queue on the row lock and each sees the score the previous one
-# committed (READ COMMITTED re-reads a row it waited for).
+# committed (READ COMMITTED re-reads a row it waited for). It runs as a prepared statement
+# (:func:`_run_prepared`), so every parameter carries its type.
 _CREDIT_ONE_STATEMENT_SQL = f"""
 WITH locked AS (
   SELECT s.id, s.score, p.id AS player_pk, p.roblox_user_id, p.username, p.is_banned,
          (p.tokens_not_before IS NOT NULL AND %(iat)s::float8 IS NOT NULL
           AND to_timestamp(%(iat)s::float8) < p.tokens_not_before) AS revoked
   FROM {Score._meta.db_table} s JOIN {Player._meta.db_table} p ON p.id = s.player_id
-  WHERE s.player_id = %(player_pk)s AND s.game_id = %(game_id)s
+  WHERE s.player_id = %(player_pk)s::bigint AND s.game_id = %(game_id)s::bigint
   FOR UPDATE OF s
 ), h AS (
   INSERT INTO {ScoreHistory._meta.db_table} (game_id, player_id, action_type_id, action_id, increment,
     previous_score, new_score, streak, multiplier_percent, source, api_key_id, token_jti, signature, nonce,
     ip_address, created_at, updated_at)
-  SELECT %(game_id)s, player_pk, %(action_type_id)s, %(action_id)s, %(increment)s, score, score + %(increment)s, 1,
-         100, %(source)s, %(api_key_id)s, %(jti)s, %(signature)s, %(nonce)s, %(ip)s, %(now)s, %(now)s
+  SELECT %(game_id)s::bigint, player_pk, %(action_type_id)s::bigint, %(action_id)s::varchar, %(increment)s::bigint,
+         score, score + %(increment)s::bigint, 1, 100, %(source)s::varchar, %(api_key_id)s::bigint,
+         %(jti)s::varchar, %(signature)s::varchar, %(nonce)s::varchar, %(ip)s::inet, %(now)s::timestamptz,
+         %(now)s::timestamptz
   FROM locked WHERE NOT is_banned AND NOT revoked
   ON CONFLICT (game_id, action_id) DO NOTHING
   RETURNING id, previous_score, new_score
 ), u AS (
   UPDATE {Score._meta.db_table} AS s
-  SET score = h.new_score, last_action_id = %(action_id)s, last_action_at = %(now)s, version = h.id,
-      updated_at = %(now)s,
-      reached_at = CASE WHEN %(increment)s <> 0 OR s.reached_at IS NULL THEN %(now)s ELSE s.reached_at END
+  SET score = h.new_score, last_action_id = %(action_id)s::varchar, last_action_at = %(now)s::timestamptz,
+      version = h.id, updated_at = %(now)s::timestamptz,
+      reached_at = CASE WHEN %(increment)s::bigint <> 0 OR s.reached_at IS NULL THEN %(now)s::timestamptz
+                   ELSE s.reached_at END
   FROM h, locked WHERE s.id = locked.id
   RETURNING s.reached_at
 )
@@ -971,21 +976,41 @@ FROM locked LEFT JOIN h ON true LEFT JOIN u ON true
 """  # noqa: S608
 
 
+def _run_prepared(sql: str, params: dict[str, Any] | list[Any]) -> list[tuple]:
+    """Run a fixed hot-path statement as a server-side prepared statement; return its rows.
+
+    Django's cursors bind parameters on the client, so PostgreSQL parses and plans the statement on every
+    call, and planning the credit statement cost more than running it (measured: 0.26 ms of 0.45 ms). A
+    plain psycopg cursor on Django's connection has it prepared once per connection. The connection is
+    checked and opened as Django's own cursors do (``CONN_HEALTH_CHECKS``), errors come out as Django's
+    exceptions (which also retires a broken connection at the end of the request), and the statement runs
+    in whatever transaction the connection is in. Django's query hooks (``execute_wrapper``, the
+    django-prometheus query counters) do not see these statements.
+    """
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw.prepare_threshold is None:
+        # Django opens connections with preparation off (None), which psycopg applies even to prepare=True.
+        # A threshold never reached prepares only what asks for it; Django's client-side cursors never do.
+        raw.prepare_threshold = 2**31
+    with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        return cursor.fetchall()
+
+
 def _credit_one_statement(*, game_id: int, player_pk: int, action: ActionRule, action_id: str, now: datetime,
                           token_iat: float | None, **audit) -> _Credited:  # fmt: skip
     params = {
         "game_id": game_id, "player_pk": player_pk, "action_type_id": action.id, "action_id": action_id,
         "increment": action.base_score, "now": now, "iat": token_iat, **audit,
     }  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.execute(_CREDIT_ONE_STATEMENT_SQL, params)
-        row = cursor.fetchone()
-        if row is None and _ensure_score_row(game_id=game_id, player_pk=player_pk):
-            cursor.execute(_CREDIT_ONE_STATEMENT_SQL, params)
-            row = cursor.fetchone()
-    if row is None:
+    rows = _run_prepared(_CREDIT_ONE_STATEMENT_SQL, params)
+    if not rows and _ensure_score_row(game_id=game_id, player_pk=player_pk):
+        rows = _run_prepared(_CREDIT_ONE_STATEMENT_SQL, params)
+    if not rows:
         raise _token_invalid("The token's player does not exist in this game.")
-    roblox_user_id, username, banned, revoked, version, previous, new_score, reached_at = row
+    roblox_user_id, username, banned, revoked, version, previous, new_score, reached_at = rows[0]
     if revoked:
         raise DomainError("token_revoked", "The player's score tokens were revoked.")
     if banned:
@@ -999,8 +1024,8 @@ def _credit_with_rules(*, game_id: int, player_pk: int, action: ActionRule, acti
                        token_iat: float | None, **audit) -> _Credited:  # fmt: skip
     """Cooldown, hourly maximum and streaks read the player's recent credits under the row lock."""
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            locked = _lock_score(cursor, game_id=game_id, player_pk=player_pk)
+        with transaction.atomic():
+            locked = _lock_score(game_id=game_id, player_pk=player_pk)
             if locked is None:
                 raise _token_invalid("The token's player does not exist in this game.")
             if (
@@ -1011,12 +1036,12 @@ def _credit_with_rules(*, game_id: int, player_pk: int, action: ActionRule, acti
                 raise DomainError("token_revoked", "The player's score tokens were revoked.")
             if locked.is_banned:
                 raise DomainError("player_banned", "This player is banned from the game's leaderboard.")
-            streak, percent = _rules_outcome(cursor, action=action, player_pk=locked.player_pk, now=now)
+            streak, percent = _rules_outcome(action=action, player_pk=locked.player_pk, now=now)
             increment = action.base_score * percent // 100
             previous = locked.score
             new_score = previous + increment
             reached_at = now if increment or locked.reached_at is None else locked.reached_at
-            cursor.execute(
+            [(version,)] = _run_prepared(
                 _CREDIT_SQL,
                 [
                     game_id, locked.player_pk, action.id, action_id, increment, previous, new_score, streak, percent,
@@ -1025,7 +1050,6 @@ def _credit_with_rules(*, game_id: int, player_pk: int, action: ActionRule, acti
                     new_score, reached_at, action_id, now, now, locked.score_id,
                 ],
             )  # fmt: skip
-            version = cursor.fetchone()[0]
     except IntegrityError as exc:
         if "score_history_action_id_unique_per_game" in str(exc):
             raise _duplicate(action_id) from None

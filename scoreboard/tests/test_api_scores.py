@@ -10,10 +10,11 @@ import uuid
 import jwt
 import pytest
 import redis
+from django.db import connection, transaction
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from adplatform.api.errors import ERROR_CODES
+from adplatform.api.errors import ERROR_CODES, DomainError
 from adplatform.redis import get_redis
 from games.tests.factories import GameFactory
 from scoreboard import leaderboard, metrics, services
@@ -382,3 +383,58 @@ def test_update_outcomes_are_counted(server, coin, token):
     server.update(token, nonce=nonce)
     assert metrics.SCORE_UPDATES.labels(outcome="credited")._value.get() == credited + 1
     assert metrics.SCORE_UPDATES.labels(outcome="nonce_reused")._value.get() == reused + 1
+
+
+# --------------------------------------------------------------------------- hot-path mechanics
+
+
+@pytest.mark.parametrize("rules", [False, True], ids=["one-statement path", "rules path"])
+def test_credits_run_as_prepared_statements_on_djangos_connection(server, game, rules):
+    # given: an action type credited by the one-statement path or the read-then-write one
+    ActionTypeFactory(game=game, key="gem", base_score=7, max_per_hour=100 if rules else None)
+    token = server.token(PLAYER)
+    before = _prepared_statements()
+    # when
+    for _ in range(3):
+        assert server.update(token, "gem").status_code == 200
+    # then: the credit statements were prepared once each and ran three times; Django's own queries are not
+    after = _prepared_statements()
+    runs = [uses - before.get(sql, 0) for sql, uses in after.items() if "scoreboard_scorehistory" in sql]
+    assert set(runs) - {0} == {3}
+    assert not [sql for sql in after if "games_game" in sql]
+    assert _score() == 21
+
+
+def _prepared_statements() -> dict[str, int]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements")
+        return dict(cursor.fetchall())
+
+
+def test_a_prepared_credit_belongs_to_the_callers_transaction(game, coin):
+    # given: the demo seed credits inside its own transaction
+    player = services.player_upsert(game_id=game.pk, player_id=PLAYER)
+    rule = services.action_rules(game.pk)["coin_collected"]
+    # when: that transaction rolls back
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.score_credit(game_id=game.pk, slug=game.slug, player_pk=player.pk, action=rule, action_id="a-1")
+        raise RuntimeError
+    # then: nothing was credited
+    assert not ScoreHistory.objects.exists()
+    assert _score() == 0
+
+
+def test_a_verified_token_is_remembered_for_its_life_but_its_expiry_is_checked(server, coin, monkeypatch):
+    # given: a token verified once
+    token = server.token(PLAYER)
+    claims = services.score_token_verify(token=token)
+    # when: ten minutes later (in-process clock), with the JWT decoder gone
+    now = time.monotonic() + 600
+    monkeypatch.setattr("adplatform.localcache.time.monotonic", lambda: now)
+    monkeypatch.setattr(services.jwt, "decode", None)
+    # then: it is not decoded again, but refused once it expires
+    assert services.score_token_verify(token=token) == claims
+    monkeypatch.setattr(services.time, "time", lambda: claims.expires_at + 1)
+    with pytest.raises(DomainError) as refused:
+        services.score_token_verify(token=token)
+    assert refused.value.code == "token_expired"
