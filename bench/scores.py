@@ -19,13 +19,11 @@ The figures replace the "Scores" section of bench/RESULTS.md (``--no-write`` to 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import hmac
 import json
 import random
 import re
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -230,39 +228,6 @@ def _latency(run: common.LoadResult, base: common.LoadResult, offered: float) ->
     }
 
 
-@contextlib.contextmanager
-def server(env: dict[str, str], *, workers: int, threads: int):
-    """common.server's gunicorn, with threaded workers when asked (the update waits on PostgreSQL and Redis)."""
-    if threads <= 1:
-        with common.server(env, workers=workers) as address:
-            yield address
-        return
-    port = common.free_port()
-    argv = [sys.executable, "-m", "gunicorn", "adplatform.wsgi", "-w", str(workers), "-k", "gthread", "--threads",
-            str(threads), "-b", f"127.0.0.1:{port}", "--log-level", "warning", "--keep-alive", "30"]  # fmt: skip
-    process = subprocess.Popen(argv, cwd=common.ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if common.request("127.0.0.1", port, "GET", "/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if process.poll() is not None:
-                raise RuntimeError(process.stderr.read().decode()[-3000:])
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
-            time.sleep(0.2)
-        yield "127.0.0.1", port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=5, help="seconds of each measured phase")
@@ -270,7 +235,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=12, help="clients of the throughput phase")
     parser.add_argument("--players", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (gthread when > 1)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (gthread when > 1)")
     parser.add_argument("--board", type=int, default=1_000_000, help="players on the scratch board")
     parser.add_argument("--samples", type=int, default=10_000, help="timed reads of each kind")
     parser.add_argument("--no-write", action="store_true", help="do not update bench/RESULTS.md")
@@ -284,7 +249,7 @@ def main() -> None:
     game, secret, tokens = seed(args.players)
     key = secret.encode()
     closed = {"concurrency": args.concurrency, "duration": args.duration}
-    with server(env, workers=args.workers, threads=args.threads) as (host, port):
+    with common.server(env, workers=args.workers, threads=args.threads) as (host, port):
         warm = common.closed_loop(host, port, ScoreUpdate(tokens, key, "w"), concurrency=2, duration=2)
         common.closed_loop(host, port, Healthz(), concurrency=2, duration=1)
         base = common.closed_loop(host, port, Healthz(), **closed)
