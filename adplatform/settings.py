@@ -154,7 +154,9 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "asgi", "capacity": 1000, "expiry": 30},
+        # group_expiry: a crashed process's channel leaves the board groups within two minutes; live
+        # processes re-add theirs well before (scoreboard.live refreshes at a third of it).
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": "asgi", "capacity": 1000, "expiry": 30, "group_expiry": 120},
     }
 }
 

@@ -17,6 +17,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -95,7 +96,9 @@ def server(
         argv = [sys.executable, "-m", "uvicorn", "adplatform.asgi:application", "--host", "127.0.0.1", "--port",
                 str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log", "--lifespan", "off",
                 "--ws", "websockets-sansio"]  # fmt: skip
-    process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # stderr to a file, not a pipe nobody reads (a full pipe would stall the server mid-benchmark)
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed below, after the server stops
+    process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
     _servers.append(process)
     try:
         deadline = time.monotonic() + 60
@@ -107,7 +110,8 @@ def server(
             except OSError:
                 pass
             if process.poll() is not None:
-                raise RuntimeError(process.stderr.read().decode()[-3000:])
+                log.seek(0)
+                raise RuntimeError(log.read().decode(errors="replace")[-3000:])
             if time.monotonic() > deadline:
                 raise RuntimeError("server did not start")
             time.sleep(0.2)
@@ -119,6 +123,11 @@ def server(
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+        log.seek(0)
+        errors = [line for line in log.read().decode(errors="replace").splitlines() if '"ERROR"' in line]
+        if errors:
+            print(f"server logged {len(errors)} errors; the last: {errors[-1][:500]}", file=sys.stderr)
+        log.close()
 
 
 _servers: list[subprocess.Popen] = []

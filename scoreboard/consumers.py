@@ -7,7 +7,6 @@ import json
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from scoreboard.leaderboard import leaderboard_group
 from scoreboard.live import broadcaster, snapshot
 
 # Close codes (4000-4999 are the application's): documented in API.md's websocket section.
@@ -17,26 +16,23 @@ CLOSE_UNKNOWN_BOARD = 4404
 class LeaderboardConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         self.slug = self.scope["url_route"]["kwargs"]["slug"]
-        self.joined = False
-        self.group = leaderboard_group(self.slug)
-        # Join first, then read the snapshot: a broadcast in between arrives with a seq the snapshot already has.
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        self.joined = True
+        self.viewer = None
         await self.accept()
+        # Join first, then read the snapshot: a broadcast in between arrives with a seq the snapshot already has.
+        self.viewer = await broadcaster.join(self.slug, self.send_top10)
         state = await database_sync_to_async(snapshot)(self.slug)
         if state is None:
+            await broadcaster.leave(self.viewer)
+            self.viewer = None
             await self.close(code=CLOSE_UNKNOWN_BOARD, reason="unknown leaderboard")
             return
-        broadcaster.ensure_running()
-        broadcaster.viewer_joined(self.slug)
-        self.counted = True
         await self.send(text_data=json.dumps(state, separators=(",", ":")))
+        broadcaster.start(self.viewer, after_seq=state["seq"])
 
     async def disconnect(self, code):
-        if self.joined:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-        if getattr(self, "counted", False):
-            broadcaster.viewer_left(self.slug)
+        if getattr(self, "viewer", None) is not None:
+            await broadcaster.leave(self.viewer)
+            self.viewer = None
 
     async def receive(self, text_data=None, bytes_data=None):
         # Viewers only listen; a "resync" asks for a fresh snapshot (the page sends it on a seq gap).
@@ -45,5 +41,6 @@ class LeaderboardConsumer(AsyncWebsocketConsumer):
             if state is not None:
                 await self.send(text_data=json.dumps(state, separators=(",", ":")))
 
-    async def top10(self, event):
-        await self.send(text_data=event["text"])  # encoded once by the broadcaster
+    async def send_top10(self, text: str) -> None:
+        """Called by this viewer's task in the broadcaster's fan-out; ``text`` was encoded once for all viewers."""
+        await self.send(text_data=text)

@@ -1,14 +1,20 @@
-"""The live top 10: coalesced broadcasts to websocket viewers through the channel layer.
+"""The live top 10: coalesced broadcasts, carried between processes by the channel layer, fanned out in memory.
 
 A credited score changes the game's sorted set and publishes a small message on the
 Redis channel ``leaderboard.<slug>`` (one script, after the commit; see ``leaderboard.py``).
-Every ASGI process that holds viewers runs one :class:`Broadcaster`: it listens to those
-messages, and for each board elects one sender across processes (``SET NX``), waits so a
-board gets at most about ten broadcasts a second, reads the top 10 once, and -- only when it
-changed -- bumps the board's live ``seq`` and sends the message, encoded once, to the board's
-channel-layer group. channels-redis delivers it to viewers on every process; a slow viewer's
-full channel drops messages for that viewer only, and the viewer resynchronises on the
-``seq`` gap.
+Every ASGI process that holds viewers runs one :class:`Broadcaster`. It listens to those
+messages, and for each board elects one sender across processes (``SET NX``); the sender reads
+the top 10 at once unless the board was read less than ``MIN_INTERVAL`` ago (by any process),
+and -- only when it changed -- bumps the board's live ``seq`` and sends the message, encoded
+once, to the board's channel-layer group.
+
+The group's members are processes, not viewers: each Broadcaster owns one channel-layer channel
+and keeps it in the group of every board that has a viewer in the process. It receives each
+message once and hands it to its local viewers in memory. A per-viewer channel would cost the
+receiving process one Redis round trip per viewer per broadcast, popped one after another:
+with a thousand viewers that queue, not the network, was the delay. Each viewer has a small
+queue drained by its own task, so a slow socket waits alone; when its queue is full its oldest
+message is dropped and the page resynchronises on the ``seq`` gap.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -40,10 +47,21 @@ LIVE_BROADCAST_DELAY = Histogram(
     "Time from a score's change notification (sent right after its commit) to the broadcast.",
     buckets=(0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.5, 1.0, 2.5),
 )
+LIVE_DROPPED = Counter(
+    "adplatform_live_dropped_total", "Top-10 messages dropped for a viewer that could not keep up (it resyncs)."
+)
 
-MIN_INTERVAL = 0.1  # seconds between two broadcasts of one board
+MIN_INTERVAL_MS = 100  # between two reads of one board, across processes: at most about ten broadcasts a second
 PENDING_TTL_MS = 2000
 TOP = 10
+VIEWER_QUEUE = 4  # messages one viewer may fall behind before its oldest is dropped
+MEMBERSHIP_REFRESH = 30.0  # seconds; also restores the memberships a Redis restart lost
+
+# Become the board's sender unless one is pending; answer how long the last read asks us to wait (ms, <= 0: none).
+_ELECT_LUA = """
+if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return false end
+return redis.call('PTTL', KEYS[2])
+"""
 
 # Compare the new top 10 with the last one sent; on a change remember it and return the next seq.
 _ADVANCE_LUA = """
@@ -53,9 +71,10 @@ return redis.call('INCR', KEYS[2])
 """
 
 
-def live_keys(slug: str) -> tuple[str, str, str]:
+def live_keys(slug: str) -> tuple[str, str, str, str]:
+    """The board's last-sent hash, live seq, pending-sender marker and read cooldown (one cluster slot)."""
     tag = f"{{live:{slug}}}"
-    return f"{tag}:hash", f"{tag}:seq", f"{tag}:pending"
+    return f"{tag}:hash", f"{tag}:seq", f"{tag}:pending", f"{tag}:cooldown"
 
 
 def top_entries(slug: str) -> list[dict[str, Any]] | None:
@@ -83,22 +102,66 @@ def snapshot(slug: str) -> dict[str, Any] | None:
 def advance(slug: str, entries: list[dict[str, Any]]) -> int | None:
     """Record ``entries`` as the board's latest top 10; the new seq, or None when nothing changed."""
     digest = hashlib.sha256(json.dumps(entries, separators=(",", ":")).encode()).hexdigest()
-    hash_key, seq_key, _ = live_keys(slug)
+    hash_key, seq_key, _, _ = live_keys(slug)
     seq = get_redis().eval(_ADVANCE_LUA, 2, hash_key, seq_key, digest)
     return int(seq) if seq else None
 
 
+class Viewer:
+    """One websocket in the local fan-out: a small queue that its own task drains, so a slow socket waits alone."""
+
+    def __init__(self, slug: str, send: Callable[[str], Awaitable[None]]) -> None:
+        self.slug = slug
+        self._send = send
+        self._queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue(VIEWER_QUEUE)
+        self._task: asyncio.Task | None = None
+
+    def offer(self, seq: int, text: str) -> None:
+        """Queue a message without ever waiting; a full queue loses its oldest message (the page resyncs)."""
+        if self._queue.full():
+            self._queue.get_nowait()
+            LIVE_DROPPED.inc()
+        self._queue.put_nowait((seq, text))
+
+    def start(self, after_seq: int) -> None:
+        """Begin sending, skipping what the snapshot (at ``after_seq``) already showed."""
+        self._task = asyncio.get_running_loop().create_task(self._drain(after_seq), name=f"live-viewer-{self.slug}")
+
+    @property
+    def started(self) -> bool:
+        return self._task is not None
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    async def _drain(self, last_seq: int) -> None:
+        try:
+            while True:
+                seq, text = await self._queue.get()
+                if seq > last_seq:
+                    last_seq = seq
+                    await self._send(text)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the socket went away; its consumer's disconnect removes the viewer
+            logger.debug("live viewer send failed", exc_info=True)
+
+
 class Broadcaster:
-    """One per process: turns score notifications into coalesced top-10 broadcasts."""
+    """One per process: turns score notifications into coalesced top-10 broadcasts and hands them to local viewers."""
 
     def __init__(self) -> None:
-        self._task: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._last_sent: dict[str, float] = {}
+        self._tasks: list[asyncio.Task] = []  # the pub/sub listener, the channel receiver, the membership refresher
         self._scheduled: set[str] = set()
-        self.viewers: dict[str, int] = {}
-        self.listening: asyncio.Event | None = None  # set once subscribed (tests wait on it)
         self._pending: set[asyncio.Task] = set()
+        self._boards: dict[str, set[Viewer]] = {}
+        self._joined: set[str] = set()  # boards whose group holds this process's channel
+        self._membership: asyncio.Lock | None = None
+        self.channel: str | None = None
+        self.viewers: dict[str, int] = {}  # started viewers per board (the gauge)
+        self.listening: asyncio.Event | None = None  # set once subscribed (tests wait on it)
         # Its own threads for the Redis and database reads, so they never wait behind the consumers' thread.
         self._executor: ThreadPoolExecutor | None = None
 
@@ -107,34 +170,144 @@ class Broadcaster:
             self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="live-broadcast")
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
-    def ensure_running(self) -> None:
+    async def _ensure_running(self) -> None:
         loop = asyncio.get_running_loop()
-        if self._task is None or self._task.done() or self._loop is not loop:
-            self._loop = loop
-            self._scheduled.clear()
-            self.listening = asyncio.Event()
-            self._task = loop.create_task(self._listen(), name="leaderboard-broadcaster")
+        if self._loop is not loop:  # first use, or a new event loop (tests): what the old one knew is gone with it
+            channel = await get_channel_layer().new_channel()
+            if self._loop is not loop:
+                self._loop, self.channel = loop, channel
+                self._boards.clear()
+                self._joined.clear()
+                self._membership = asyncio.Lock()
+                self._tasks = []
+        if self._tasks and all(not t.done() for t in self._tasks):
+            return
+        for task in self._tasks:
+            task.cancel()
+        self._scheduled.clear()
+        self.listening = asyncio.Event()
+        self._tasks = [
+            loop.create_task(self._listen(), name="leaderboard-broadcaster"),
+            loop.create_task(self._receive(), name="leaderboard-receiver"),
+            loop.create_task(self._refresh_membership(), name="leaderboard-membership"),
+        ]
 
     async def stop(self) -> None:
-        tasks = [t for t in (self._task, *self._pending) if t is not None]
+        """Cancel every task and leave every group: tests give each test its own event loop and broadcaster state."""
+        viewers = [v for board in self._boards.values() for v in board]
+        for viewer in viewers:
+            viewer.stop()
+        tasks = [*self._tasks, *self._pending]
         for task in tasks:
             task.cancel()
         if tasks:
             await asyncio.wait(tasks, timeout=2)
-        self._task = None
+        layer = get_channel_layer()
+        for slug in self._joined:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(layer.group_discard(leaderboard_group(slug), self.channel), 1)
+        self._tasks = []
         self._pending.clear()
         self._scheduled.clear()
+        self._boards.clear()
+        self._joined.clear()
+        for slug in self.viewers:
+            LIVE_VIEWERS.labels(board=slug).set(0)
+        self.viewers.clear()
+        self._loop = None
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
 
-    def viewer_joined(self, slug: str) -> None:
-        self.viewers[slug] = self.viewers.get(slug, 0) + 1
-        LIVE_VIEWERS.labels(board=slug).set(self.viewers[slug])
+    # --------------------------------------------------------------- viewers
 
-    def viewer_left(self, slug: str) -> None:
-        self.viewers[slug] = max(0, self.viewers.get(slug, 1) - 1)
-        LIVE_VIEWERS.labels(board=slug).set(self.viewers[slug])
+    async def join(self, slug: str, send: Callable[[str], Awaitable[None]]) -> Viewer:
+        """Register a viewer; on return this process is in the board's group, so read the snapshot after this."""
+        await self._ensure_running()
+        viewer = Viewer(slug, send)
+        self._boards.setdefault(slug, set()).add(viewer)
+        try:
+            await self._sync_membership(slug)
+        except BaseException:
+            self._forget(viewer)
+            raise
+        return viewer
+
+    def start(self, viewer: Viewer, after_seq: int) -> None:
+        """The viewer has its snapshot: send it what follows, and count it."""
+        viewer.start(after_seq)
+        self.viewers[viewer.slug] = self.viewers.get(viewer.slug, 0) + 1
+        LIVE_VIEWERS.labels(board=viewer.slug).set(self.viewers[viewer.slug])
+
+    async def leave(self, viewer: Viewer) -> None:
+        viewer.stop()
+        if not self._forget(viewer):
+            return  # registered on an event loop that has since been replaced
+        if viewer.started:
+            self.viewers[viewer.slug] = max(0, self.viewers.get(viewer.slug, 1) - 1)
+            LIVE_VIEWERS.labels(board=viewer.slug).set(self.viewers[viewer.slug])
+        try:
+            await self._sync_membership(viewer.slug)
+        except Exception:  # the channel stays in the group until it expires; its messages find no viewer here
+            logger.warning("live board group discard failed", exc_info=True, extra={"board": viewer.slug})
+
+    def _forget(self, viewer: Viewer) -> bool:
+        board = self._boards.get(viewer.slug)
+        if board is None or viewer not in board:
+            return False
+        board.discard(viewer)
+        if not board:
+            del self._boards[viewer.slug]
+        return True
+
+    async def _sync_membership(self, slug: str) -> None:
+        """Put this process's channel in the board's group while it has viewers here, and only then."""
+        assert self._membership is not None
+        async with self._membership:  # one change at a time, so a join racing the last leave ends up joined
+            wanted = bool(self._boards.get(slug))
+            if wanted == (slug in self._joined):
+                return
+            layer = get_channel_layer()
+            if wanted:
+                await layer.group_add(leaderboard_group(slug), self.channel)
+                self._joined.add(slug)
+            else:
+                self._joined.discard(slug)
+                await layer.group_discard(leaderboard_group(slug), self.channel)
+
+    async def _refresh_membership(self) -> None:
+        # channels-redis drops a member group_expiry seconds after it was added: re-add well before that.
+        layer = get_channel_layer()
+        interval = min(MEMBERSHIP_REFRESH, getattr(layer, "group_expiry", 86400) / 3)
+        while True:
+            await asyncio.sleep(interval)
+            assert self._membership is not None
+            async with self._membership:
+                for slug in list(self._joined):
+                    try:
+                        await layer.group_add(leaderboard_group(slug), self.channel)
+                    except Exception:
+                        logger.warning("live board membership refresh failed", exc_info=True, extra={"board": slug})
+
+    async def _receive(self) -> None:
+        layer = get_channel_layer()
+        backoff = 0.5
+        while True:
+            try:
+                message = await layer.receive(self.channel)
+                backoff = 0.5
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning("live board receiver lost the channel layer; retrying", exc_info=True)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10)
+                continue
+            if message.get("type") == "top10":
+                for viewer in self._boards.get(message["board"], ()):
+                    viewer.offer(message["seq"], message["text"])
+
+    # --------------------------------------------------------------- broadcasts
 
     async def _listen(self) -> None:
         backoff = 0.5
@@ -178,24 +351,24 @@ class Broadcaster:
             return
         self._scheduled.add(slug)
         assert self._loop is not None
-        task = self._loop.create_task(self._broadcast_later(slug, received or time.monotonic()))
+        task = self._loop.create_task(self._broadcast(slug, received or time.monotonic()))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    async def _broadcast_later(self, slug: str, received: float) -> None:
+    async def _broadcast(self, slug: str, received: float) -> None:
+        # Leading edge: a lone change goes out at once; changes within MIN_INTERVAL of a read wait for its end.
         try:
-            _, _, pending_key = live_keys(slug)
-            elected = await self._in_thread(self._elect, pending_key)
-            if not elected:
-                return  # another process sends this one
-            wait = self._last_sent.get(slug, 0) + MIN_INTERVAL - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
+            wait_ms = await self._in_thread(self._elect, slug)
+            if wait_ms is None:
+                return  # another broadcast is pending, here or in another process, and will read this change
+            if wait_ms > 0:
+                await asyncio.sleep(wait_ms / 1000)
             self._scheduled.discard(slug)  # changes from now on schedule the next broadcast
-            text = await self._in_thread(self._prepare, slug, pending_key)
-            self._last_sent[slug] = time.monotonic()
-            if text is not None:
-                await get_channel_layer().group_send(leaderboard_group(slug), {"type": "top10", "text": text})
+            prepared = await self._in_thread(self._prepare, slug)
+            if prepared is not None:
+                seq, text = prepared
+                message = {"type": "top10", "board": slug, "seq": seq, "text": text}
+                await get_channel_layer().group_send(leaderboard_group(slug), message)
                 LIVE_BROADCASTS.inc()
                 LIVE_BROADCAST_DELAY.observe(time.monotonic() - received)
         except Exception:
@@ -204,29 +377,34 @@ class Broadcaster:
             self._scheduled.discard(slug)
 
     @staticmethod
-    def _elect(pending_key: str) -> bool:
-        return bool(get_redis().set(pending_key, "1", nx=True, px=PENDING_TTL_MS))
+    def _elect(slug: str) -> int | None:
+        _, _, pending_key, cooldown_key = live_keys(slug)
+        wait_ms = get_redis().eval(_ELECT_LUA, 2, pending_key, cooldown_key, PENDING_TTL_MS)
+        return None if wait_ms is None else int(wait_ms)
 
     @staticmethod
-    def _prepare(slug: str, pending_key: str) -> str | None:
+    def _prepare(slug: str) -> tuple[int, str] | None:
         from django.db import close_old_connections
 
         close_old_connections()
         try:
-            return Broadcaster._prepare_text(slug, pending_key)
+            return Broadcaster._prepare_text(slug)
         finally:
             close_old_connections()
 
     @staticmethod
-    def _prepare_text(slug: str, pending_key: str) -> str | None:
-        get_redis().delete(pending_key)  # before reading: a change after this read schedules another broadcast
+    def _prepare_text(slug: str) -> tuple[int, str] | None:
+        _, _, pending_key, cooldown_key = live_keys(slug)
+        # Before reading: a change after this point elects the next sender, which waits out the cooldown.
+        with get_redis().pipeline() as pipe:
+            pipe.delete(pending_key).set(cooldown_key, "1", px=MIN_INTERVAL_MS).execute()
         entries = top_entries(slug)
         if entries is None:
             return None
         seq = advance(slug, entries)
         if seq is None:
             return None
-        return json.dumps({"type": "top10", "seq": seq, "entries": entries}, separators=(",", ":"))
+        return seq, json.dumps({"type": "top10", "seq": seq, "entries": entries}, separators=(",", ":"))
 
 
 broadcaster = Broadcaster()

@@ -1,16 +1,21 @@
-"""The live board's websocket: snapshot, coalesced top-10 broadcasts with a growing seq, unknown boards."""
+"""The live board's websocket: snapshot, coalesced top-10 broadcasts with a growing seq, unknown boards, fan-out."""
 
 import asyncio
+import json
 
 import pytest
 import pytest_asyncio
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import connections
+from prometheus_client import REGISTRY
 
 from adplatform.asgi import application
+from adplatform.redis import get_redis
 from scoreboard.consumers import CLOSE_UNKNOWN_BOARD
-from scoreboard.live import broadcaster
+from scoreboard.leaderboard import leaderboard_group
+from scoreboard.live import MIN_INTERVAL_MS, VIEWER_QUEUE, Broadcaster, broadcaster
+from scoreboard.services import leaderboard_ensure
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -32,7 +37,9 @@ async def credit(server, coin, player_id: int, times: int = 1) -> None:
 
 
 @pytest_asyncio.fixture
-async def board(server, coin):
+async def board(server, coin, game):
+    # Built before anyone watches: building publishes "rebuilt", which a watcher would rightly broadcast.
+    assert await sync_to_async(leaderboard_ensure)(game_id=game.pk, slug=game.slug)
     yield server, coin
     await broadcaster.stop()
     await sync_to_async(connections.close_all)()  # the connection of sync_to_async's thread
@@ -121,3 +128,91 @@ async def test_resync_sends_a_fresh_snapshot(board, game):
         message = await ws.receive_json_from(timeout=5)
     assert message["entries"][0]["player_id"] == 4
     await ws.disconnect()
+
+
+def dropped() -> float:
+    return REGISTRY.get_sample_value("adplatform_live_dropped_total") or 0.0
+
+
+def group_members(slug: str) -> int:
+    """How many channel-layer channels the board's group holds (channels-redis keeps a sorted set per group)."""
+    return get_redis().zcard(f"asgi:group:{leaderboard_group(slug)}")
+
+
+async def test_a_process_joins_the_group_once_for_all_its_viewers_and_leaves_with_the_last(board, game):
+    viewers = [await viewer(game.slug) for _ in range(3)]
+    for ws in viewers:
+        await ws.receive_json_from(timeout=5)
+    assert await sync_to_async(group_members)(game.slug) == 1
+
+    await viewers[0].disconnect()
+    await viewers[1].disconnect()
+    assert await sync_to_async(group_members)(game.slug) == 1
+    await viewers[2].disconnect()
+    assert await sync_to_async(group_members)(game.slug) == 0
+
+
+async def test_a_viewer_of_an_unknown_board_leaves_no_membership_behind():
+    communicator = WebsocketCommunicator(application, "/ws/leaderboards/no-such-game/", headers=ORIGIN)
+    await communicator.connect()
+    assert (await communicator.receive_output(timeout=5))["code"] == CLOSE_UNKNOWN_BOARD
+    assert await sync_to_async(group_members)("no-such-game") == 0
+    assert "no-such-game" not in broadcaster.viewers
+    await broadcaster.stop()
+
+
+async def test_a_slow_viewer_does_not_hold_back_the_others(board, game):
+    # given: two viewers registered with the broadcaster; one socket accepts nothing until released
+    server, coin = board
+    released = asyncio.Event()
+    slow_got: list[dict] = []
+    fast_got: list[dict] = []
+
+    async def slow_send(text: str) -> None:
+        await released.wait()
+        slow_got.append(json.loads(text))
+
+    async def fast_send(text: str) -> None:
+        fast_got.append(json.loads(text))
+
+    slow = await broadcaster.join(game.slug, slow_send)
+    fast = await broadcaster.join(game.slug, fast_send)
+    broadcaster.start(slow, after_seq=0)
+    broadcaster.start(fast, after_seq=0)
+    await asyncio.wait_for(broadcaster.listening.wait(), 5)
+    dropped_before = dropped()
+
+    # when: more changes than the slow viewer's queue holds, each broadcast on its own
+    for n in range(1, VIEWER_QUEUE + 4):
+        await credit(server, coin, 11)
+        async with asyncio.timeout(5):
+            while not fast_got or fast_got[-1]["entries"][0]["score"] != 10 * n:
+                await asyncio.sleep(0.01)
+
+    # then: the fast viewer got every one in order while the slow one was stuck on its first
+    assert [m["entries"][0]["score"] for m in fast_got] == [10 * n for n in range(1, VIEWER_QUEUE + 4)]
+    assert slow_got == []
+    assert dropped() - dropped_before == 2  # 7 messages: 1 in the stuck send, 4 queued, 2 dropped
+
+    # and once it drains, it ends on the latest board, with seq gaps where it lost messages (the page resyncs)
+    released.set()
+    async with asyncio.timeout(5):
+        while len(slow_got) < 1 + VIEWER_QUEUE:
+            await asyncio.sleep(0.01)
+    assert slow_got[-1] == fast_got[-1]
+    assert [m["seq"] for m in slow_got] == sorted({m["seq"] for m in slow_got})
+    assert slow_got[-1]["seq"] - slow_got[0]["seq"] > VIEWER_QUEUE
+    await broadcaster.leave(slow)
+    await broadcaster.leave(fast)
+
+
+async def test_a_lone_change_goes_out_at_once_and_a_burst_waits_out_the_interval(board, game):
+    def read_then_elect() -> int | None:
+        Broadcaster._prepare(game.slug)
+        return Broadcaster._elect(game.slug)
+
+    # a board not read for a while: the elected sender does not wait
+    assert await sync_to_async(Broadcaster._elect)(game.slug) <= 0
+    assert await sync_to_async(Broadcaster._elect)(game.slug) is None  # one sender at a time, in any process
+    # right after a read (by any process: the interval lives in Redis), the next sender waits for the rest of it
+    assert 0 < await sync_to_async(read_then_elect)() <= MIN_INTERVAL_MS
