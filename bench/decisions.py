@@ -122,8 +122,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10)
     parser.add_argument("--rate", type=float, default=500)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4, help="1: the sync worker; more: gthread with keep-alive")
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1, help="0: the sync worker; 1 or more: gthread, keep-alive")
     args = parser.parse_args()
 
     env = common.setup_django()
@@ -149,8 +149,8 @@ def main() -> None:
     over = overspend(campaigns)
     result = {
         "machine": common.machine(),
-        "server": f"gunicorn, {args.workers} workers x {args.threads} threads"
-        + (" (gthread, keep-alive)" if args.threads > 1 else " (sync)"),
+        "server": f"gunicorn, {args.workers} workers"
+        + (f" x {args.threads} threads (gthread, keep-alive)" if args.threads else " (sync)"),
         "load_average_before": load_before,
         "baseline_rps": round(base.rps, 1),
         "decision_rps": round(dec.rps, 1),

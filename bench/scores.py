@@ -235,7 +235,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=12, help="clients of the throughput phase")
     parser.add_argument("--players", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (gthread when > 1)")
+    parser.add_argument(
+        "--threads", type=int, default=4, help="threads per gunicorn worker (gthread, keep-alive); 0: the sync worker"
+    )
     parser.add_argument("--board", type=int, default=1_000_000, help="players on the scratch board")
     parser.add_argument("--samples", type=int, default=10_000, help="timed reads of each kind")
     parser.add_argument("--no-write", action="store_true", help="do not update bench/RESULTS.md")
@@ -286,7 +288,7 @@ def main() -> None:
         "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "load_before": load_before,
         "server": f"gunicorn, {args.workers} workers"
-        + (f" x {args.threads} threads (gthread)" if args.threads > 1 else " (sync)")
+        + (f" x {args.threads} threads (gthread, keep-alive)" if args.threads else " (sync)")
         + ", DEBUG off",
         "updates": updates,
         "reads": reads,

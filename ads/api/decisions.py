@@ -6,13 +6,13 @@ import json
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse
-from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from adplatform.api.errors import DomainError
+from adplatform.api.lean import json_response, with_lean_path
 from ads.countries import COUNTRY_CODES
 from ads.decisions import Player, ad_decide
 from ads.models import Device
@@ -72,9 +72,6 @@ DECISION_RESPONSE = inline_serializer(
 )
 
 
-_compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode  # as DRF's JSONRenderer writes
-
-
 class DecisionView(APIView):
     authentication_classes = [GameApiKeyAuthentication]
     permission_classes = [IsGameServer]
@@ -82,10 +79,7 @@ class DecisionView(APIView):
 
     @classmethod
     def as_view(cls, **initkwargs):
-        view = super().as_view(**initkwargs)
-        fast = csrf_exempt(lambda request, *args, **kwargs: cls.fast_path(request) or view(request, *args, **kwargs))
-        fast.cls, fast.initkwargs = view.cls, view.initkwargs  # what the schema generator looks for
-        return fast
+        return with_lean_path(super().as_view(**initkwargs), cls.fast_path)
 
     @staticmethod
     def fast_path(request) -> HttpResponse | None:
@@ -108,7 +102,7 @@ class DecisionView(APIView):
         except DomainError:  # raised before the script runs: nothing reserved, nothing streamed
             return None
         request.user = info  # for the access log, as DRF would set it
-        return HttpResponse(_compact(result.body), content_type="application/json")
+        return json_response(result.body)
 
     @extend_schema(
         operation_id="decision_create",

@@ -8,8 +8,10 @@ and validated by the service after the signature is checked.
 
 from __future__ import annotations
 
+import json
 import time
 
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
@@ -18,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from adplatform.api.errors import DomainError
+from adplatform.api.lean import error_response, json_response, with_lean_path
 from games.api.views import GAME_PK, LIST_PARAMETERS, GameChildViewSet, GameServerView
 from games.models import Game
 from scoreboard import metrics, selectors, services
@@ -101,20 +104,48 @@ class ScoreUpdateView(APIView):
     permission_classes = [HasScoreToken]
     throttle_classes = []  # the service limits per player and per key in the same Redis round trip as the nonce
 
-    def dispatch(self, request, *args, **kwargs):
+    @classmethod
+    def as_view(cls, **initkwargs):
+        return with_lean_path(super().as_view(**initkwargs), cls.lean_post)
+
+    @classmethod
+    def lean_post(cls, request) -> HttpResponse | None:
+        """Every POST, answered without DRF's request cycle (see :mod:`adplatform.api.lean`): the same
+        authentication class, the same service, and errors through the API's exception handler.
+        Other methods (405) go through DRF."""
+        if request.method != "POST":
+            return None
         started = time.perf_counter()
         outcome = "internal_error"
         try:
-            response = super().dispatch(request, *args, **kwargs)
-            if response.status_code == 200:
+            try:
+                claims, _ = ScoreTokenAuthentication().authenticate(request)
+                request.user = claims  # for the access log, as DRF would set it
+                response = json_response(cls.credit(request, claims))
                 outcome = "credited"
-            else:
-                error = (getattr(response, "data", None) or {}).get("error") or {}
-                outcome = error.get("code") or str(response.status_code)
+            except Exception as exc:  # noqa: BLE001 - every error gets the API's body; unexpected ones are logged
+                response = error_response(exc, request)
+                outcome = json.loads(response.content)["error"]["code"]
             return response
         finally:
             metrics.SCORE_UPDATES.labels(outcome=outcome).inc()
             metrics.SCORE_UPDATE_SECONDS.observe(time.perf_counter() - started)
+
+    @staticmethod
+    def credit(request, claims) -> dict:
+        result = services.score_submit(
+            claims=claims,
+            raw_body=request.body,  # the signature covers these exact bytes
+            signature=request.headers.get("X-Signature"),
+            ip=client_ip(request),
+        )
+        return {
+            "player_id": result.player_id,
+            "score": result.score,
+            "previous_score": result.previous_score,
+            "increment": result.increment,
+            "rank": result.rank,
+        }
 
     @extend_schema(
         operation_id="scores_update",
@@ -141,23 +172,8 @@ class ScoreUpdateView(APIView):
             503: _errors("service_unavailable"),
         },
     )
-    def post(self, request, *args, **kwargs):
-        raw_body = request.body  # before request.data: the signature covers these exact bytes
-        result = services.score_submit(
-            claims=request.auth,
-            raw_body=raw_body,
-            signature=request.headers.get("X-Signature"),
-            ip=client_ip(request),
-        )
-        return Response(
-            {
-                "player_id": result.player_id,
-                "score": result.score,
-                "previous_score": result.previous_score,
-                "increment": result.increment,
-                "rank": result.rank,
-            }
-        )
+    def post(self, request, *args, **kwargs):  # documents the operation; POSTs are answered by lean_post
+        return Response(self.credit(request, request.auth))
 
 
 # --------------------------------------------------------------------------- public leaderboards

@@ -438,3 +438,22 @@ def test_a_verified_token_is_remembered_for_its_life_but_its_expiry_is_checked(s
     with pytest.raises(DomainError) as refused:
         services.score_token_verify(token=token)
     assert refused.value.code == "token_expired"
+
+
+# --------------------------------------------------------------------------- the lean path's edges
+
+
+def test_other_methods_are_405_in_the_error_format(server, coin, token, api_client):
+    response = api_client.get("/api/v1/scores/update", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert_error(response, 405, "method_not_allowed")
+
+
+def test_an_unexpected_failure_is_a_500_in_the_error_format_and_counted(server, coin, token):
+    from unittest import mock
+
+    before = metrics.SCORE_UPDATES.labels(outcome="internal_error")._value.get()
+    with mock.patch("scoreboard.services.score_submit", side_effect=RuntimeError("boom")):
+        response = server.update(token, "coin_collected")
+    assert_error(response, 500, "internal_error")
+    assert metrics.SCORE_UPDATES.labels(outcome="internal_error")._value.get() == before + 1
+    assert not ScoreHistory.objects.exists()
