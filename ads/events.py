@@ -32,7 +32,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from adplatform.db import copy_insert
+from adplatform.db import copy_insert, select_any
 from adplatform.redis import get_redis
 from ads import budget, metrics, tokens
 from ads.models import AdEngagement, Decision, DecisionState, EngagementType, LedgerKind
@@ -244,7 +244,7 @@ def _ensure_decisions(records: list[dict[str, Any]]) -> None:
     paid = {r["d"]: r for r in records if r.get("k")}
     if not paid:
         return
-    known = {str(i) for i in Decision.objects.filter(id__in=list(paid)).values_list("id", flat=True)}
+    known = {str(i) for (i,) in select_any(Decision, ["id"], "id", list(paid))}
     missing = [r for d, r in paid.items() if d not in known]
     if missing:
         Decision.objects.bulk_create(
@@ -261,26 +261,56 @@ def _ensure_decisions(records: list[dict[str, Any]]) -> None:
         )  # fmt: skip
 
 
-def _classify(records: list[dict[str, Any]]) -> list[tuple[AdEngagement, budget.Charge | None]]:
+@dataclass(slots=True)
+class EngagementRow:
+    """One engagement as the drain writes it: ``AdEngagement``'s columns, without building a model instance
+    (the drain stores thousands a second, and a Django model instance costs several times more to build)."""
+
+    event_id: str
+    type: str
+    decision_id: str
+    game_id: int
+    container_id: int
+    campaign_id: int | None
+    creative_id: int | None
+    player_id: int
+    server_id: str
+    pricing: str
+    price_micros: int
+    occurred_at: datetime
+    received_at: datetime
+    duration_ms: int | None
+    screen_coverage: float | None
+    visible_fraction: float | None
+    angle_deg: float | None
+    viewable: bool
+    invalid_reason: str
+    payload: dict[str, Any]
+    charged: bool = False
+    charge_note: str = ""
+
+
+def _classify(records: list[dict[str, Any]]) -> list[tuple[EngagementRow, budget.Charge | None]]:
     """Apply viewability and invalid-traffic rules in time order; return each row with the charge it earns."""
     decision_ids = {r["d"] for r in records}
     history: dict[str, dict[str, Any]] = {d: {"impression_at": None, "billable": False, "last_click": None,
                                                "clicked": False} for d in decision_ids}  # fmt: skip
-    for row in AdEngagement.objects.filter(decision_id__in=list(decision_ids), invalid_reason="").values(
-        "decision_id", "type", "occurred_at", "viewable"
+    columns = ["decision_id", "type", "occurred_at", "viewable"]
+    for decision_id, kind, occurred_at, viewable in select_any(
+        AdEngagement, columns, "decision_id", list(decision_ids), where="invalid_reason = ''"
     ):
-        h = history[str(row["decision_id"])]
-        if row["type"] == EngagementType.IMPRESSION:
-            at = row["occurred_at"].timestamp()
+        h = history[str(decision_id)]
+        if kind == EngagementType.IMPRESSION:
+            at = occurred_at.timestamp()
             h["impression_at"] = at if h["impression_at"] is None else min(h["impression_at"], at)
-            h["billable"] = h["billable"] or row["viewable"]
-        elif row["type"] == EngagementType.CLICK:
-            at = row["occurred_at"].timestamp()
+            h["billable"] = h["billable"] or viewable
+        elif kind == EngagementType.CLICK:
+            at = occurred_at.timestamp()
             h["last_click"] = at if h["last_click"] is None else max(h["last_click"], at)
             h["clicked"] = True
 
     now = timezone.now()
-    rows: list[tuple[AdEngagement, budget.Charge | None]] = []
+    rows: list[tuple[EngagementRow, budget.Charge | None]] = []
     for r in sorted(records, key=lambda r: (r["o"], r["t"] != EngagementType.IMPRESSION)):
         h = history[r["d"]]
         kind, at = r["t"], r["o"]
@@ -316,7 +346,7 @@ def _classify(records: list[dict[str, Any]]) -> list[tuple[AdEngagement, budget.
         elif kind == EngagementType.CLICK:
             h["last_click"] = at
         w = r["w"] or {}
-        row = AdEngagement(
+        row = EngagementRow(
             event_id=r["e"], type=kind, decision_id=r["d"], game_id=r["g"], container_id=r["c"],
             campaign_id=r.get("k"), creative_id=r.get("r"), player_id=r["p"], server_id=r.get("s", "")[:100],
             pricing=r["m"], price_micros=r["v"], occurred_at=_moment(at), received_at=now,
@@ -391,12 +421,10 @@ ENGAGEMENT_COLUMNS = [
 ]  # the attribute names equal the column names for this model
 
 
-def _store(records: list[dict[str, Any]]) -> tuple[list[AdEngagement], int]:
+def _store(records: list[dict[str, Any]]) -> tuple[list[EngagementRow], int]:
     with transaction.atomic():
         unique = {r["e"]: r for r in records}
-        existing = {
-            str(e) for e in AdEngagement.objects.filter(event_id__in=list(unique)).values_list("event_id", flat=True)
-        }
+        existing = {str(e) for (e,) in select_any(AdEngagement, ["event_id"], "event_id", list(unique))}
         new = [r for e, r in unique.items() if e not in existing]
         if not new:
             return [], 0
@@ -420,7 +448,7 @@ def today_key(kind: str, object_id: int, day: str) -> str:
     return f"{{ev}}:today:{day}:{kind}:{object_id}"
 
 
-def _count_today(rows: list[AdEngagement]) -> None:
+def _count_today(rows: list[EngagementRow]) -> None:
     """Live counters for today's figures on the report pages (PostgreSQL remains the truth)."""
     if not rows:
         return

@@ -341,3 +341,11 @@ def test_the_response_lists_rejections_with_index_code_and_message(api_client, s
     assert data["accepted"] == 0
     assert set(data["rejected"][0]) == {"index", "code", "message"}
     assert json.dumps(data)  # serialisable as the contract says
+
+
+def test_the_drains_rows_have_exactly_the_engagement_columns():
+    from dataclasses import fields
+
+    from ads.events import ENGAGEMENT_COLUMNS, EngagementRow
+
+    assert {f.name for f in fields(EngagementRow)} == set(ENGAGEMENT_COLUMNS)
