@@ -299,6 +299,17 @@ class CeleryWorker:
     def output(self) -> str:
         return _tail(self.log, 10**7)
 
+    def wait_ready(self, timeout: float = 120) -> CeleryWorker:
+        """Until the worker consumes from the broker (it logs ``<name>@<host> ready.``)."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while f"{self.name}@" not in self.output() or " ready." not in self.output():
+            self.assert_alive()
+            assert time.monotonic() < deadline, f"worker {self.name} not ready in {timeout} s: {_tail(self.log)}"
+            time.sleep(0.2)
+        return self
+
     def assert_alive(self) -> None:
         assert self.process is not None and self.process.poll() is None, _tail(self.log)
 

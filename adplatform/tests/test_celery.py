@@ -12,7 +12,7 @@ def test_heartbeat_task_records_time():
 
 
 def test_a_real_worker_runs_a_task_sent_through_the_broker(celery_worker_factory):
-    worker = celery_worker_factory("solo")
+    worker = celery_worker_factory("solo").wait_ready()
     heartbeat.delay()
     deadline = time.monotonic() + 30
     while get_redis().get(HEARTBEAT_KEY) is None:
