@@ -103,13 +103,20 @@ def _uuid(value: Any, name: str) -> uuid.UUID:
         raise EventRejected("validation_error", f"{name} must be a UUID.") from None
 
 
+# Read once: Django's ``Choices.values`` builds a new list on every access, and the validator runs per event.
+_TYPES = frozenset(EngagementType.values)
+_TYPES_TEXT = ", ".join(EngagementType.values)
+_IMPRESSION = EngagementType.IMPRESSION.value
+_CLICK = EngagementType.CLICK.value
+
+
 def _validate(raw: Any, *, game_id: int, now: datetime) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise EventRejected("validation_error", "Each event must be an object.")
     event_id = _uuid(raw.get("event_id"), "event_id")
     kind = raw.get("type")
-    if kind not in EngagementType.values:
-        raise EventRejected("validation_error", f"type must be one of {', '.join(EngagementType.values)}.")
+    if kind not in _TYPES:
+        raise EventRejected("validation_error", f"type must be one of {_TYPES_TEXT}.")
     decision_id = _uuid(raw.get("decision_id"), "decision_id")
     claims = tokens.verify(raw.get("tracking_token") or "")
     if claims is None or claims.game_id != game_id:
@@ -126,11 +133,11 @@ def _validate(raw: Any, *, game_id: int, now: datetime) -> dict[str, Any]:
         raise EventRejected("event_too_old", "The event is older than 24 hours.")
     if occurred > now + MAX_FUTURE_SKEW:
         raise EventRejected("event_in_future", "The event is in the future.")
-    viewability = _viewability(raw.get("viewability")) if kind == EngagementType.IMPRESSION else None
+    viewability = _viewability(raw.get("viewability")) if kind == _IMPRESSION else None
     metadata = raw.get("metadata")
     if metadata in ([], None):
         metadata = {}
-    if not isinstance(metadata, dict) or len(json.dumps(metadata)) > 2000:
+    if not isinstance(metadata, dict) or (metadata and len(json.dumps(metadata)) > 2000):
         raise EventRejected("validation_error", "metadata must be an object of at most 2 KB.")
     return {
         "e": str(event_id),
@@ -300,30 +307,30 @@ def _classify(records: list[dict[str, Any]]) -> list[tuple[EngagementRow, budget
         AdEngagement, columns, "decision_id", list(decision_ids), where="invalid_reason = ''"
     ):
         h = history[str(decision_id)]
-        if kind == EngagementType.IMPRESSION:
+        if kind == _IMPRESSION:
             at = occurred_at.timestamp()
             h["impression_at"] = at if h["impression_at"] is None else min(h["impression_at"], at)
             h["billable"] = h["billable"] or viewable
-        elif kind == EngagementType.CLICK:
+        elif kind == _CLICK:
             at = occurred_at.timestamp()
             h["last_click"] = at if h["last_click"] is None else max(h["last_click"], at)
             h["clicked"] = True
 
     now = timezone.now()
     rows: list[tuple[EngagementRow, budget.Charge | None]] = []
-    for r in sorted(records, key=lambda r: (r["o"], r["t"] != EngagementType.IMPRESSION)):
+    for r in sorted(records, key=lambda r: (r["o"], r["t"] != _IMPRESSION)):
         h = history[r["d"]]
         kind, at = r["t"], r["o"]
-        viewable = kind == EngagementType.IMPRESSION and is_viewable(r["w"])
+        viewable = kind == _IMPRESSION and is_viewable(r["w"])
         reason = ""
         if r.get("pr", 0) > settings.EVENTS_MAX_PER_PLAYER_MINUTE:
             reason = "rate_player"
         elif r.get("sr", 0) > settings.EVENTS_MAX_PER_SERVER_MINUTE:
             reason = "rate_server"
-        elif kind == EngagementType.IMPRESSION:
+        elif kind == _IMPRESSION:
             if viewable and h["billable"]:
                 reason = "duplicate_impression"
-        elif kind == EngagementType.CLICK:
+        elif kind == _CLICK:
             if h["impression_at"] is None:
                 reason = "click_without_impression"
             elif at - h["impression_at"] < HUMAN_CLICK_MS / 1000 or (
@@ -332,18 +339,18 @@ def _classify(records: list[dict[str, Any]]) -> list[tuple[EngagementRow, budget
                 reason = "click_too_fast"
         charge_kind = None
         if not reason:
-            if kind == EngagementType.IMPRESSION:
+            if kind == _IMPRESSION:
                 h["impression_at"] = at if h["impression_at"] is None else min(h["impression_at"], at)
                 if viewable:
                     h["billable"] = True
                     if r["m"] == "CPM" and r.get("k"):
                         charge_kind = LedgerKind.IMPRESSION_CHARGE
-            elif kind == EngagementType.CLICK:
+            elif kind == _CLICK:
                 if r["m"] == "CPC" and r.get("k") and not h["clicked"]:
                     charge_kind = LedgerKind.CLICK_CHARGE
                 h["clicked"] = True
                 h["last_click"] = at
-        elif kind == EngagementType.CLICK:
+        elif kind == _CLICK:
             h["last_click"] = at
         w = r["w"] or {}
         row = EngagementRow(
