@@ -179,6 +179,18 @@ def _subprocess_env(**extra: str) -> dict[str, str]:
     }
 
 
+def _stop(process, log, *, timeout: float) -> None:
+    """Terminate a test's child process (killed if it outlives ``timeout``) and close its log file."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except Exception:  # noqa: BLE001
+            process.kill()
+    if log is not None:
+        log.close()
+
+
 def _tail(log, size: int = 4000) -> str:
     log.seek(0)
     return log.read().decode(errors="replace")[-size:]
@@ -248,15 +260,8 @@ class AsgiServer:
             time.sleep(0.1)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except Exception:  # noqa: BLE001
-                self.process.kill()
+        _stop(self.process, getattr(self, "log", None), timeout=10)
         self.process = None
-        if getattr(self, "log", None) is not None:
-            self.log.close()
 
 
 @pytest.fixture
@@ -314,15 +319,8 @@ class CeleryWorker:
         assert self.process is not None and self.process.poll() is None, _tail(self.log)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()  # warm shutdown: the task in hand finishes first
-            try:
-                self.process.wait(timeout=30)
-            except Exception:  # noqa: BLE001
-                self.process.kill()
+        _stop(self.process, getattr(self, "log", None), timeout=30)  # warm shutdown: the task in hand finishes
         self.process = None
-        if getattr(self, "log", None) is not None:
-            self.log.close()
 
 
 @pytest.fixture

@@ -142,8 +142,8 @@ def server_pids() -> list[int]:
     return [p.pid for p in _servers]
 
 
-def server_cpu_seconds() -> float:
-    """CPU seconds used so far by the running benchmark servers and their workers (user + system).
+def server_cpu_seconds(pids: list[int] | None = None) -> float:
+    """CPU seconds used so far by the running benchmark servers (or ``pids``) and their children (user + system).
 
     Per request, this is the figure a noisy machine disturbs least: throughput moves with whatever
     else runs, the server's own CPU per request much less.
@@ -151,7 +151,7 @@ def server_cpu_seconds() -> float:
     import psutil
 
     total = 0.0
-    for pid in server_pids():
+    for pid in server_pids() if pids is None else pids:
         try:
             process = psutil.Process(pid)
             for p in [process, *process.children(recursive=True)]:
@@ -186,6 +186,21 @@ def request(host: str, port: int, method: str, path: str, body: bytes | None = N
 # --------------------------------------------------------------------------- load generators
 
 RequestFactory = Callable[[int], tuple[str, str, bytes | None, dict[str, str]]]
+
+
+def parse_head(head: bytes) -> tuple[int, int, bool]:
+    """An HTTP/1.1 response head: ``(status, content length, the server closes the connection)``."""
+    lines = head.rstrip(b"\r\n").split(b"\r\n")
+    status = int(lines[0].split(b" ", 2)[1])
+    length, close = 0, False
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"connection":
+            close = value.strip().lower() == b"close"
+    return status, length, close
 
 
 class RawClient:
@@ -239,16 +254,7 @@ class RawClient:
         while b"\r\n\r\n" not in data:
             data += self._recv()
         head, _, rest = data.partition(b"\r\n\r\n")
-        lines = head.split(b"\r\n")
-        status = int(lines[0].split(b" ", 2)[1])
-        length, close = 0, False
-        for line in lines[1:]:
-            name, _, value = line.partition(b":")
-            name = name.strip().lower()
-            if name == b"content-length":
-                length = int(value)
-            elif name == b"connection":
-                close = value.strip().lower() == b"close"
+        status, length, close = parse_head(head)
         while len(rest) < length:
             rest += self._recv()
         self.buffer = rest[length:]
@@ -324,17 +330,7 @@ class _AsyncConnection:
         assert self.reader is not None
         try:
             self.writer.write(raw)
-            head = await self.reader.readuntil(b"\r\n\r\n")
-            lines = head.split(b"\r\n")
-            status = int(lines[0].split(b" ", 2)[1])
-            length, close = 0, False
-            for line in lines[1:]:
-                name, _, value = line.partition(b":")
-                name = name.strip().lower()
-                if name == b"content-length":
-                    length = int(value)
-                elif name == b"connection":
-                    close = value.strip().lower() == b"close"
+            status, length, close = parse_head(await self.reader.readuntil(b"\r\n\r\n"))
             await self.reader.readexactly(length)
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             self.close()

@@ -52,21 +52,6 @@ def _post(url: str, body: dict, headers: dict) -> dict:
         return json.loads(response.read())
 
 
-def _cpu_seconds(pids: list[int]) -> float:
-    import psutil
-
-    total = 0.0
-    for pid in pids:
-        try:
-            proc = psutil.Process(pid)
-            for p in [proc, *proc.children(recursive=True)]:
-                times = p.cpu_times()
-                total += times.user + times.system
-        except psutil.NoSuchProcess:
-            pass
-    return total
-
-
 class Viewer(asyncio.Protocol):
     """One websocket viewer, as cheap as a client can be: stamp each chunk on arrival, parse it a moment later.
 
@@ -251,11 +236,11 @@ def main() -> None:
     slug, key, secret = seed()
     with common.server(env, kind="uvicorn", workers=2) as (host, port):
         pids = common.server_pids()
-        cpu_before, wall = _cpu_seconds(pids), time.perf_counter()
+        cpu_before, wall = common.server_cpu_seconds(pids), time.perf_counter()
         load_before = os.getloadavg()[0]
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
             figures = runner.run(run(f"http://{host}:{port}", slug, key, secret, args.viewers, args.updates, args.rate))
-        cpu = _cpu_seconds(pids) - cpu_before
+        cpu = common.server_cpu_seconds(pids) - cpu_before
         wall = time.perf_counter() - wall
     result = {
         "machine": common.machine(),

@@ -20,6 +20,15 @@ from games.tests.factories import AdContainerFactory, make_api_key
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def _post(base: str, path: str, key: str, payload: dict) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        f"{base}{path}", data=json.dumps(payload).encode(), method="POST",
+        headers={"Content-Type": "application/json", "X-API-Key": key},
+    )  # fmt: skip
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, json.loads(response.read())
+
+
 def test_budgets_hold_across_two_web_processes(asgi_server_factory):
     # given: one campaign whose budget covers exactly 40 decisions (1.00 CPM -> 0.001 each)
     with mock.patch("games.tasks.asset_sync.delay"), mock.patch("games.tasks.game_sync.delay"):
@@ -36,14 +45,9 @@ def test_budgets_hold_across_two_web_processes(asgi_server_factory):
     def client(n: int) -> None:
         base = servers[n % 2].url
         for i in range(25):
-            body = json.dumps({"container_id": container.pk, "player": {"id": n * 100 + i + 1, "ads_allowed": True}})
-            request = urllib.request.Request(
-                f"{base}/api/v1/decisions", data=body.encode(), method="POST",
-                headers={"Content-Type": "application/json", "X-API-Key": key},
-            )  # fmt: skip
+            ask = {"container_id": container.pk, "player": {"id": n * 100 + i + 1, "ads_allowed": True}}
             try:
-                with urllib.request.urlopen(request, timeout=10) as response:
-                    answer = json.loads(response.read())
+                _, answer = _post(base, "/api/v1/decisions", key, ask)
             except Exception as exc:  # noqa: BLE001 - reported below
                 with lock:
                     errors.append(repr(exc) + (exc.read().decode()[:300] if hasattr(exc, "read") else ""))
@@ -70,15 +74,6 @@ def test_budgets_hold_across_two_web_processes(asgi_server_factory):
 
 
 VIEWABLE = {"duration_ms": 1500, "screen_coverage": 0.04, "visible_fraction": 0.9, "angle_deg": 20}
-
-
-def _post(base: str, path: str, key: str, payload: dict) -> tuple[int, dict]:
-    request = urllib.request.Request(
-        f"{base}{path}", data=json.dumps(payload).encode(), method="POST",
-        headers={"Content-Type": "application/json", "X-API-Key": key},
-    )  # fmt: skip
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return response.status, json.loads(response.read())
 
 
 def test_two_web_processes_and_two_celery_workers_bill_every_impression_once(
