@@ -83,7 +83,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "adplatform.middleware.PrometheusBeforeMiddleware",
     "adplatform.middleware.RequestIDMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "adplatform.middleware.SecurityHeadersMiddleware",
@@ -95,7 +95,7 @@ MIDDLEWARE = [
     "adplatform.middleware.MessageMiddleware",
     "adplatform.middleware.XFrameOptionsMiddleware",
     "adplatform.middleware.AccessLogMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "adplatform.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "adplatform.urls"
@@ -125,7 +125,7 @@ DATABASE_URL, REDIS_URL, EMBEDDED_SERVICES = embedded.resolve_service_urls(os.en
 DATABASES = {
     "default": dj_database_url.parse(
         DATABASE_URL,
-        engine="django_prometheus.db.backends.postgresql",
+        engine="adplatform.postgresql",  # django-prometheus's backend; see adplatform/postgresql/base.py
         conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
@@ -133,6 +133,9 @@ DATABASES = {
 if DATABASE_URL.split("://", 1)[0] not in ("postgres", "postgresql", "pgsql"):
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://...).")
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 5)
+# A connection that ran a request's queries cleanly less than this long ago skips CONN_HEALTH_CHECKS'
+# SELECT 1 (adplatform/postgresql/base.py); 0 checks before every request.
+DB_HEALTH_CHECK_SKIP_MS = env_int("DB_HEALTH_CHECK_SKIP_MS", 500)
 
 REDIS_CONNECT_TIMEOUT = 2.0
 REDIS_SOCKET_TIMEOUT = 2.0

@@ -1,0 +1,1 @@
+"""The PostgreSQL backend (``ENGINE = "adplatform.postgresql"``): see :mod:`adplatform.postgresql.base`."""
