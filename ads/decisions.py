@@ -27,7 +27,7 @@ from django.conf import settings
 from django.db.models import Count, Prefetch, Q
 
 from adplatform.api.errors import DomainError
-from adplatform.redis import get_redis
+from adplatform.redis import LuaScript, get_redis
 from adplatform.serving import SERVING_VERSION_KEY
 from ads import budget, metrics, tokens
 from ads.models import ApprovalState, Campaign, CampaignStatus, Creative, ModerationStatus, Pacing, Pricing
@@ -432,7 +432,6 @@ class DecisionEngine:
         self._index: ServingIndex | None = None
         self._lock = threading.Lock()
         self._reloading = False
-        self._script = None
         self._rng = random.Random()  # noqa: S311 - auction tie-breaks and pacing, not secrets
 
     # -- index lifecycle
@@ -612,15 +611,14 @@ class DecisionEngine:
         return DecisionResult({"filled": False, "reason": reason, "decision_id": decision_id}, "unfilled", reason)
 
     def _run_script(self, keys: list[str], args: list[Any]):
-        if self._script is None:
-            self._script = get_redis().register_script(DECIDE_LUA)
-        return self._script(keys=keys, args=args, client=get_redis())
+        return _decide_script(keys, args)
 
     def _rebuild_budgets_in_background(self, campaign_ids: list[int]) -> None:
         self._in_background("budget-rebuild", lambda: budget.budget_rebuild(campaign_ids=campaign_ids))
 
 
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
+_decide_script = LuaScript(DECIDE_LUA)
 
 
 def _iso(ts: float) -> str:

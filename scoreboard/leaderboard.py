@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 import redis
 
-from adplatform.redis import get_redis
+from adplatform.redis import LuaScript, get_redis
 
 RANK_RADIUS = 5
 REBUILD_LOCK_SECONDS = 300
@@ -239,21 +239,11 @@ _SCRIPT_TEXTS = {
     "rebuild_begin": _REBUILD_BEGIN,
     "rebuild_swap": _REBUILD_SWAP,
 }
-_scripts: dict[str, redis.commands.core.Script] = {}
-_scripts_client: redis.Redis | None = None
+_scripts = {name: LuaScript(text) for name, text in _SCRIPT_TEXTS.items()}
 
 
-def _script(name: str):
-    """The registered script for the current client (tests swap the client between cases)."""
-    global _scripts_client
-    client = get_redis()
-    if client is not _scripts_client:
-        _scripts.clear()
-        _scripts_client = client
-    script = _scripts.get(name)
-    if script is None:
-        script = _scripts[name] = client.register_script(_SCRIPT_TEXTS[name])
-    return script
+def _script(name: str) -> LuaScript:
+    return _scripts[name]
 
 
 # --------------------------------------------------------------------------- reads

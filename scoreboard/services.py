@@ -53,7 +53,7 @@ from django.utils import timezone
 from adplatform.api.errors import DomainError
 from adplatform.api.throttling import parse_rate
 from adplatform.localcache import TTLCache
-from adplatform.redis import get_redis
+from adplatform.redis import LuaScript, get_redis
 from games.models import Game, GameApiKey
 from scoreboard import leaderboard, metrics
 from scoreboard.models import (
@@ -723,16 +723,11 @@ if c > tonumber(ARGV[4]) then return {'rate_limited_key', 0} end
 if not redis.call('SET', KEYS[8], '1', 'NX', 'EX', tonumber(ARGV[6])) then return {'nonce_reused', 0} end
 return {'ok', 0}
 """
-_precheck_script = None
-_precheck_client = None
+_precheck_script = LuaScript(_PRECHECK_LUA)
 
 
 def _precheck(*, claims: ScoreClaims, nonce: str, ip: str | None, now: float) -> None:
     """One round trip: blocks, revocations, rate limits, then the nonce (claimed only if all else passed)."""
-    global _precheck_script, _precheck_client
-    client = get_redis()
-    if client is not _precheck_client:
-        _precheck_script, _precheck_client = client.register_script(_PRECHECK_LUA), client
     g = claims.game_id
     player_limit, player_period = parse_rate(_setting("SCORE_RATE_PER_PLAYER", "120/min"))
     key_limit, key_period = parse_rate(_setting("SCORE_RATE_PER_KEY", "60000/min"))
@@ -752,7 +747,7 @@ def _precheck(*, claims: ScoreClaims, nonce: str, ip: str | None, now: float) ->
     nonce_ttl = 2 * _timestamp_window() + 1
     args = [f"{claims.issued_at:.3f}", player_limit, player_period, key_limit, key_period, nonce_ttl]
     for _attempt in range(2):
-        verdict, seconds = _precheck_script(keys=keys, args=args)
+        verdict, seconds = _precheck_script(keys, args)
         verdict = verdict.decode()
         if verdict != "reload":
             break
