@@ -21,19 +21,21 @@ from __future__ import annotations
 import json
 import logging
 import math
+import operator
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from adplatform.db import copy_insert, select_any
-from adplatform.redis import get_redis
+from adplatform.db import copy_insert, select_any, uuid_array
+from adplatform.redis import LuaScript, get_redis
 from ads import budget, metrics, tokens
 from ads.models import AdEngagement, Decision, DecisionState, EngagementType, LedgerKind
 from ads.streams import GROUP, consumer_name, ensure_group
@@ -181,7 +183,7 @@ for i = 0, n - 1 do
 end
 return out
 """
-_ingest_script = None
+_ingest_script = LuaScript(INGEST_LUA)
 
 
 @dataclass
@@ -193,7 +195,6 @@ class IngestResult:
 
 def event_batch_ingest(*, game_id: int, events: list[Any], server_id: str = "") -> IngestResult:
     """Check, deduplicate and stream a batch of events (the service behind ``POST /api/v1/events``)."""
-    global _ingest_script
     now = timezone.now()
     result = IngestResult()
     records: list[dict[str, Any]] = []
@@ -225,9 +226,7 @@ def event_batch_ingest(*, game_id: int, events: list[Any], server_id: str = "") 
             f"{{ev}}:rate:s:{game_id}:{server_id}:{minute}" if server_id else "{ev}:none",
         ]
     args += [json.dumps(record, separators=(",", ":")) for record in records]
-    if _ingest_script is None:
-        _ingest_script = get_redis().register_script(INGEST_LUA)
-    flags = _ingest_script(keys=keys, args=args, client=get_redis())
+    flags = _ingest_script(keys, args)
     for record, new in zip(records, flags, strict=True):
         if new:
             result.accepted += 1
@@ -297,24 +296,31 @@ class EngagementRow:
     charge_note: str = ""
 
 
+# What the rules need of a decision's valid engagements stored so far: one row per decision, times as epoch
+# seconds (loading every earlier engagement and its timestamps cost more than the rest of the drain).
+_HISTORY_SQL = f"""
+SELECT decision_id::text,
+       extract(epoch FROM min(occurred_at) FILTER (WHERE type = '{_IMPRESSION}'))::float8,
+       coalesce(bool_or(viewable) FILTER (WHERE type = '{_IMPRESSION}'), false),
+       extract(epoch FROM max(occurred_at) FILTER (WHERE type = '{_CLICK}'))::float8,
+       count(*) FILTER (WHERE type = '{_CLICK}') > 0
+FROM {AdEngagement._meta.db_table}
+WHERE decision_id = ANY(%s::uuid[]) AND invalid_reason = ''
+GROUP BY decision_id
+"""  # noqa: S608 - table name and type values are ours; the ids are a parameter
+
+
 def _classify(records: list[dict[str, Any]]) -> list[tuple[EngagementRow, budget.Charge | None]]:
     """Apply viewability and invalid-traffic rules in time order; return each row with the charge it earns."""
     decision_ids = {r["d"] for r in records}
     history: dict[str, dict[str, Any]] = {d: {"impression_at": None, "billable": False, "last_click": None,
                                                "clicked": False} for d in decision_ids}  # fmt: skip
-    columns = ["decision_id", "type", "occurred_at", "viewable"]
-    for decision_id, kind, occurred_at, viewable in select_any(
-        AdEngagement, columns, "decision_id", list(decision_ids), where="invalid_reason = ''"
-    ):
-        h = history[str(decision_id)]
-        if kind == _IMPRESSION:
-            at = occurred_at.timestamp()
-            h["impression_at"] = at if h["impression_at"] is None else min(h["impression_at"], at)
-            h["billable"] = h["billable"] or viewable
-        elif kind == _CLICK:
-            at = occurred_at.timestamp()
-            h["last_click"] = at if h["last_click"] is None else max(h["last_click"], at)
-            h["clicked"] = True
+    with connection.cursor() as cursor:
+        cursor.execute(_HISTORY_SQL, [uuid_array(decision_ids)])
+        for decision_id, impression_at, billable, last_click, clicked in cursor.fetchall():
+            history[decision_id].update(
+                impression_at=impression_at, billable=billable, last_click=last_click, clicked=clicked
+            )
 
     now = timezone.now()
     rows: list[tuple[EngagementRow, budget.Charge | None]] = []
@@ -426,6 +432,7 @@ def events_drain(*, batch: int = 2000, max_batches: int = 50, crash_after_commit
 ENGAGEMENT_COLUMNS = [
     f.column for f in AdEngagement._meta.concrete_fields if not f.primary_key
 ]  # the attribute names equal the column names for this model
+_engagement_values = operator.attrgetter(*ENGAGEMENT_COLUMNS)
 
 
 def _store(records: list[dict[str, Any]]) -> tuple[list[EngagementRow], int]:
@@ -445,9 +452,10 @@ def _store(records: list[dict[str, Any]]) -> tuple[list[EngagementRow], int]:
                 row.charge_note = outcomes[charge.decision_id]
                 row.charged = row.charge_note == "charged"
             rows.append(row)
-        copy_insert(AdEngagement, ENGAGEMENT_COLUMNS, [[getattr(row, c) for c in ENGAGEMENT_COLUMNS] for row in rows])
-        for row in rows:
-            metrics.EVENTS.labels(type=row.type, verdict="invalid" if row.invalid_reason else "stored").inc()
+        copy_insert(AdEngagement, ENGAGEMENT_COLUMNS, [_engagement_values(row) for row in rows])
+        verdicts = Counter((row.type, "invalid" if row.invalid_reason else "stored") for row in rows)
+        for (kind, verdict), count in verdicts.items():
+            metrics.EVENTS.labels(type=kind, verdict=verdict).inc(count)
     return rows, sum(1 for o in outcomes.values() if o == "charged")
 
 
@@ -459,23 +467,25 @@ def _count_today(rows: list[EngagementRow]) -> None:
     """Live counters for today's figures on the report pages (PostgreSQL remains the truth)."""
     if not rows:
         return
-    totals: dict[tuple[str, str], int] = {}
+    totals: Counter[tuple[str, str]] = Counter()
+    days: dict[Any, str] = {}  # occurred_at is UTC: its date is the counters' day
     for row in rows:
-        day = row.occurred_at.strftime("%Y%m%d")
+        date = row.occurred_at.date()
+        day = days.get(date) or days.setdefault(date, date.strftime("%Y%m%d"))
         if row.invalid_reason:
-            fields = {"invalid": 1}
+            names: tuple[str, ...] = ("invalid",)
+        elif row.viewable:
+            names = (f"{row.type}s", "viewable_impressions")
         else:
-            fields = {f"{row.type}s": 1}
-            if row.viewable:
-                fields["viewable_impressions"] = 1
-        if row.charged:
-            fields["spend_micros"] = row.price_micros
+            names = (f"{row.type}s",)
         for scope, object_id in (("campaign", row.campaign_id), ("game", row.game_id),
                                  ("container", row.container_id)):  # fmt: skip
             if object_id:
                 key = today_key(scope, object_id, day)
-                for name, value in fields.items():
-                    totals[(key, name)] = totals.get((key, name), 0) + value
+                for name in names:
+                    totals[(key, name)] += 1
+                if row.charged:
+                    totals[(key, "spend_micros")] += row.price_micros
     pipe = get_redis().pipeline(transaction=False)
     for (key, name), value in totals.items():
         pipe.hincrby(key, name, value)

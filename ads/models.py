@@ -296,7 +296,9 @@ class AdEngagement(models.Model):
 
     event_id = models.UUIDField(unique=True)
     type = models.CharField(max_length=16, choices=EngagementType.choices)
-    decision_id = models.UUIDField(db_index=True)
+    # Looked up by the (decision_id, type) index below: a second index on decision_id alone would only cost
+    # another index write per stored event.
+    decision_id = models.UUIDField()
     game_id = models.BigIntegerField()
     container_id = models.BigIntegerField(null=True)
     campaign_id = models.BigIntegerField(null=True, db_index=True)
