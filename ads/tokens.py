@@ -58,22 +58,28 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def _mac(body: str) -> str:
+    """The token's MAC as it is written (one-shot ``hmac.digest``: the hot paths sign or check one per call)."""
+    return _b64(hmac.digest(_key(settings.SECRET_KEY), body.encode(), "sha256")[:16])
+
+
 def sign(claims: TrackingClaims) -> str:
     payload = json.dumps({short: getattr(claims, name) for short, name in _FIELDS.items()}, separators=(",", ":"))
-    payload = payload.encode()
-    body = _b64(payload)
-    mac = hmac.new(_key(settings.SECRET_KEY), body.encode(), hashlib.sha256).digest()[:16]
-    return f"{body}.{_b64(mac)}"
+    body = _b64(payload.encode())
+    return f"{body}.{_mac(body)}"
 
 
 def verify(token: str) -> TrackingClaims | None:
-    """The claims of a token this platform signed, or None for anything else (forged, truncated, garbage)."""
+    """The claims of a token this platform signed, or None for anything else (forged, truncated, garbage).
+
+    The MAC is compared as written, in constant time: a token whose MAC is spelled any other way than
+    :func:`sign` spells it is refused.
+    """
     if not isinstance(token, str) or len(token) > 1000 or token.count(".") != 1:
         return None
     body, mac = token.split(".")
-    expected = hmac.new(_key(settings.SECRET_KEY), body.encode(), hashlib.sha256).digest()[:16]
     try:
-        if not hmac.compare_digest(_unb64(mac), expected):
+        if not hmac.compare_digest(mac, _mac(body)):  # TypeError for a non-ASCII MAC: refused below
             return None
         data = json.loads(_unb64(body))
         return TrackingClaims(**{_FIELDS[k]: v for k, v in data.items()})
