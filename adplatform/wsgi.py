@@ -1,4 +1,4 @@
-"""WSGI entry point for HTTP-only deployments (gunicorn adplatform.wsgi)."""
+"""WSGI entry point for HTTP-only deployments (granian --interface wsgi adplatform.wsgi:application)."""
 
 import os
 

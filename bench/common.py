@@ -2,7 +2,7 @@
 
 Each benchmark measures the path it is about *and a baseline on the same server in the same run*
 (a bare JSON view), and prints ratios, so the figures mean something on a noisy 2-core machine.
-The server is the production stack: gunicorn (WSGI) workers or uvicorn (ASGI), DEBUG off.
+The server is the production stack: granian (WSGI) workers or uvicorn (ASGI), DEBUG off.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import json
 import multiprocessing
 import os
 import platform
+import re
 import secrets
 import socket
 import subprocess
@@ -82,20 +83,25 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def server(
-    env: dict[str, str], *, kind: str = "gunicorn", workers: int = 2, threads: int = 0
+    env: dict[str, str], *, kind: str = "granian", workers: int = 2, threads: int = 1
 ) -> Iterator[tuple[str, int]]:
-    """A real server on a free port; yields ``(host, port)``.
+    """A real server on a free port, as the README deploys it; yields ``(host, port)``.
 
-    gunicorn with ``threads >= 1`` runs the gthread worker, which keeps connections alive as a
-    load balancer in front of it would; ``threads=0`` runs the sync worker, which closes each
-    connection after one response.
+    ``granian``: the WSGI application in ``workers`` processes of ``threads`` blocking threads each
+    (HTTP/1.1 keep-alive, as behind a load balancer). ``gunicorn``: the same with gunicorn's gthread worker
+    (bench/servers.py compares the two; gunicorn is a development dependency). ``uvicorn``: the ASGI
+    application (websockets).
     """
     port = free_port()
-    if kind == "gunicorn":
+    if kind == "granian":
+        argv = [str(Path(sys.executable).parent / "granian"), "--interface", "wsgi", "adplatform.wsgi:application",
+                "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+                "--blocking-threads", str(max(1, threads)), "--runtime-threads", "1", "--log-level", "warning",
+                "--no-access-log"]  # fmt: skip
+    elif kind == "gunicorn":
         argv = [sys.executable, "-m", "gunicorn", "adplatform.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-                "--log-level", "warning", "--keep-alive", "30"]  # fmt: skip
-        if threads:
-            argv += ["-k", "gthread", "--threads", str(threads)]
+                "-k", "gthread", "--threads", str(max(1, threads)), "--log-level", "warning",
+                "--keep-alive", "30"]  # fmt: skip
     else:
         argv = [sys.executable, "-m", "uvicorn", "adplatform.asgi:application", "--host", "127.0.0.1", "--port",
                 str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log", "--lifespan", "off",
@@ -209,8 +215,8 @@ class RawClient:
     ``http.client`` parses every response's headers with ``email.parser``, which costs more CPU
     than some of the requests being measured; on a 2-core machine the generator's CPU is taken
     from the server. This client writes prepared bytes and reads the status line,
-    ``Content-Length`` and ``Connection`` only. A connection the server closes (gunicorn's sync
-    worker closes after each response) is reopened for the next request.
+    ``Content-Length`` and ``Connection`` only. A connection the server closes is reopened for the
+    next request.
     """
 
     def __init__(self, host: str, port: int):
@@ -407,6 +413,15 @@ def machine() -> str:
             if line.startswith("MemTotal"):
                 mem = f"{int(line.split()[1]) / 1024 / 1024:.0f} GiB"
     return f"{os.cpu_count()} cores, {mem} RAM, {platform.python_implementation()} {platform.python_version()}"
+
+
+def replace_section(path: Path, title: str, section: str) -> None:
+    """Put ``section`` (starting ``## title``) in the Markdown file at ``path``, in place of its previous one."""
+    text = path.read_text() if path.exists() else "# Benchmark results\n"
+    pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
+    found = pattern.search(text)
+    text = pattern.sub(lambda _: section + "\n", text) if found else text.rstrip("\n") + "\n\n" + section
+    path.write_text(text.rstrip("\n") + "\n")
 
 
 def write_result(name: str, payload: dict) -> None:

@@ -92,12 +92,18 @@ def main() -> None:
     decisions = make_decisions(game_id, containers, 3000)
 
     def drain_loop(stop) -> None:
-        """The drain in its own process, as a Celery worker runs it (not a thread beside the load generator)."""
+        """The drain in its own process, started as Celery beat starts the task: on a 1-second tick
+        (settings.CELERY_BEAT_SCHEDULE), a tick that comes while a drain still runs is skipped (the task's
+        lock), and each drain runs until the stream is empty."""
         from django.db import connection
 
+        tick = time.monotonic()
         while not stop.is_set():
             events_drain(batch=2000)
-            time.sleep(0.2)
+            now = time.monotonic()
+            while tick <= now:
+                tick += 1.0
+            stop.wait(tick - now)
         connection.close()
 
     def stored_by(expected: int, limit: float) -> float:
@@ -108,7 +114,7 @@ def main() -> None:
         return time.perf_counter() - started
 
     before = AdEngagement.objects.count()
-    with common.server(env, workers=2) as (host, port):
+    with common.server(env, workers=2, threads=4) as (host, port):
         common.closed_loop(host, port, EmptyBatch(key), concurrency=2, duration=1)
         base = common.closed_loop(host, port, EmptyBatch(key), concurrency=args.concurrency, duration=args.duration)
         from django.db import connections

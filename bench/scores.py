@@ -2,7 +2,7 @@
 
     DEBUG=true .venv/bin/python bench/scores.py [--duration 5] [--rate 500] [--workers 3] [--board 1000000]
 
-1. Validated score updates through the real HTTP stack: a gunicorn server (DEBUG off, bench/common.py's
+1. Validated score updates through the real HTTP stack: a granian server (DEBUG off, bench/common.py's
    scratch PostgreSQL database and Redis db) on a free port; every request is a fresh signed update
    (Bearer JWT, X-Signature, new nonce and action id) that must come back 200. Throughput with a closed
    loop; latency percentiles with an open loop (latency counted from the scheduled send time) at 70% of
@@ -23,7 +23,6 @@ import hashlib
 import hmac
 import json
 import random
-import re
 import sys
 import time
 from dataclasses import dataclass
@@ -206,13 +205,7 @@ def write_section(result: dict, command: str) -> None:
         f"Verdicts: {'; '.join(f'{k}: {v}' for k, v in result['verdicts'].items())}.",
         "",
     ]
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    section = "\n".join(lines)
-    # Replace our previous section (up to the next "## " heading) or append it.
-    pattern = re.compile(r"^## Scores\n.*?(?=^## |\Z)", re.S | re.M)
-    found = pattern.search(text)
-    text = pattern.sub(lambda _: section + "\n", text) if found else text.rstrip("\n") + "\n\n" + section
-    RESULTS.write_text(text.rstrip("\n") + "\n")
+    common.replace_section(RESULTS, "Scores", "\n".join(lines))
 
 
 def _latency(run: common.LoadResult, base: common.LoadResult, offered: float) -> dict:
@@ -234,10 +227,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=500, help="the target's offered updates/s")
     parser.add_argument("--concurrency", type=int, default=12, help="clients of the throughput phase")
     parser.add_argument("--players", type=int, default=2000)
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
-    parser.add_argument(
-        "--threads", type=int, default=4, help="threads per gunicorn worker (gthread, keep-alive); 0: the sync worker"
-    )
+    parser.add_argument("--workers", type=int, default=3, help="granian workers")
+    parser.add_argument("--threads", type=int, default=4, help="blocking threads per granian worker")
     parser.add_argument("--board", type=int, default=1_000_000, help="players on the scratch board")
     parser.add_argument("--samples", type=int, default=10_000, help="timed reads of each kind")
     parser.add_argument("--no-write", action="store_true", help="do not update bench/RESULTS.md")
@@ -287,9 +278,7 @@ def main() -> None:
         "machine": common.machine(),
         "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "load_before": load_before,
-        "server": f"gunicorn, {args.workers} workers"
-        + (f" x {args.threads} threads (gthread, keep-alive)" if args.threads else " (sync)")
-        + ", DEBUG off",
+        "server": f"granian, {args.workers} workers x {args.threads} threads (keep-alive), DEBUG off",
         "updates": updates,
         "reads": reads,
         "verdicts": {
