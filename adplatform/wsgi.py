@@ -7,3 +7,7 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adplatform.settings")
 
 application = get_wsgi_application()
+
+from adplatform.startup import settle  # noqa: E402 - after Django is set up
+
+settle()
