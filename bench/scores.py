@@ -1,12 +1,14 @@
 """Score updates and leaderboard reads, each beside a baseline measured in the same run.
 
-    DEBUG=true .venv/bin/python bench/scores.py [--duration 5] [--rate 500] [--workers 3] [--board 1000000]
+    DEBUG=true .venv/bin/python bench/scores.py [--duration 5] [--rate 500] [--rounds 3] [--workers 3] [--board 1000000]
 
 1. Validated score updates through the real HTTP stack: a granian server (DEBUG off, bench/common.py's
    scratch PostgreSQL database and Redis db) on a free port; every request is a fresh signed update
    (Bearer JWT, X-Signature, new nonce and action id) that must come back 200. Throughput with a closed
    loop; latency percentiles with an open loop (latency counted from the scheduled send time) at 70% of
-   that throughput and at the target's 500/s; each beside GET /healthz on the same server.
+   that throughput and at the target's 500/s; each beside GET /healthz on the same server. Throughput
+   and the target rate are measured in ``--rounds`` alternating rounds (baseline, updates, ...) and the
+   median round decides; every round is reported, and the p99 of all rounds' requests together.
    Afterwards PostgreSQL must hold exactly one history row per 200 (nothing lost, nothing doubled).
 2. Leaderboard reads on a scratch board of 1,000,000 players (generated inside Redis in slices,
    deleted afterwards): top 10 and a random player's rank with 5 above and 5 below, through the
@@ -28,6 +30,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -188,19 +191,25 @@ def write_section(result: dict, command: str) -> None:
         "",
         "| measure | scores | baseline: GET /healthz, same server and run | ratio | target |",
         "|---|---|---|---|---|",
-        f"| throughput, closed loop ({u['concurrency']} clients) | {u['rps']} updates/s | {u['baseline_rps']} req/s "
+        f"| throughput, closed loop ({u['concurrency']} clients), median of {u['rounds']} rounds "
+        f"({', '.join(map(str, u['rps_by_round']))}) | {u['rps']} updates/s | {u['baseline_rps']} req/s "
         f"| {u['throughput_ratio']} | >= 500 updates/s |",
         f"| latency at {sus['offered']}/s offered (70% of that throughput) | p50 {sus['p50_ms']} ms, "
         f"p99 {sus['p99_ms']} ms | p50 {sus['baseline_p50_ms']} ms, p99 {sus['baseline_p99_ms']} ms "
         f"| p99 x{sus['p99_ratio']} | p99 <= 50 ms |",
-        f"| latency at {target['offered']}/s offered (achieved {target['achieved']}/s) | p50 {target['p50_ms']} ms, "
-        f"p99 {target['p99_ms']} ms | p50 {target['baseline_p50_ms']} ms, p99 {target['baseline_p99_ms']} ms "
-        f"| p99 x{target['p99_ratio']} | p99 <= 50 ms at 500/s |",
+        f"| latency at {target['offered']}/s offered, median of {target['rounds']} rounds (achieved "
+        f"{target['achieved']}/s) | p50 {target['p50_ms']} ms, p99 {target['p99_ms']} ms | p50 "
+        f"{target['baseline_p50_ms']} ms, p99 {target['baseline_p99_ms']} ms | p99 x{target['p99_ratio']} "
+        "| p99 <= 50 ms at 500/s |",
         f"| top 10 of {r['players']:,} players | p50 {r['top10']['p50_ms']} ms, p99 {r['top10']['p99_ms']} ms | "
         f"Redis PING p50 {r['ping']['p50_ms']} ms, p99 {r['ping']['p99_ms']} ms | p99 x{r['top10_p99_ratio']} | "
         "p99 <= 5 ms |",
         f"| a player's rank with 5 above and 5 below | p50 {r['rank_with_neighbours']['p50_ms']} ms, p99 "
         f"{r['rank_with_neighbours']['p99_ms']} ms | (same PING) | p99 x{r['rank_p99_ratio']} | p99 <= 5 ms |",
+        "",
+        f"At {target['offered']}/s, the p99 of each round: {', '.join(f'{x} ms' for x in target['p99_ms_by_round'])} "
+        f"(/healthz at the same rate: {', '.join(f'{x} ms' for x in target['baseline_p99_ms_by_round'])}); "
+        f"of all rounds' requests together: {target['pooled_p99_ms']} ms.",
         "",
         f"Verdicts: {'; '.join(f'{k}: {v}' for k, v in result['verdicts'].items())}.",
         "",
@@ -221,10 +230,27 @@ def _latency(run: common.LoadResult, base: common.LoadResult, offered: float) ->
     }
 
 
+def _rounds_latency(rounds: list[tuple[common.LoadResult, common.LoadResult]], offered: float) -> dict:
+    """The median round's figures (by p99), every round's p99, and the p99 of all rounds' requests together."""
+    each = [_latency(run, base, offered) for run, base in rounds]
+    middle = sorted(each, key=lambda r: r["p99_ms"])[len(each) // 2]
+    pooled = common.LoadResult(0, 0, 1.0, [x for run, _ in rounds for x in run.latencies])
+    return {
+        **middle,
+        "rounds": len(each),
+        "p99_ms_by_round": [r["p99_ms"] for r in each],
+        "baseline_p99_ms_by_round": [r["baseline_p99_ms"] for r in each],
+        "achieved_by_round": [r["achieved"] for r in each],
+        "pooled_p99_ms": round(pooled.percentile(99), 2),
+        "errors": sum(r["errors"] for r in each),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=5, help="seconds of each measured phase")
+    parser.add_argument("--duration", type=float, default=5, help="seconds of each latency round")
     parser.add_argument("--rate", type=float, default=500, help="the target's offered updates/s")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of throughput and of the target rate")
     parser.add_argument("--concurrency", type=int, default=12, help="clients of the throughput phase")
     parser.add_argument("--players", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=3, help="granian workers")
@@ -241,39 +267,53 @@ def main() -> None:
     env = common.setup_django()
     game, secret, tokens = seed(args.players)
     key = secret.encode()
-    closed = {"concurrency": args.concurrency, "duration": args.duration}
+    closed = {"concurrency": args.concurrency, "duration": max(2.0, args.duration / 2)}
     with common.server(env, workers=args.workers, threads=args.threads) as (host, port):
         warm = common.closed_loop(host, port, ScoreUpdate(tokens, key, "w"), concurrency=2, duration=2)
         common.closed_loop(host, port, Healthz(), concurrency=2, duration=1)
-        base = common.closed_loop(host, port, Healthz(), **closed)
-        upd = common.closed_loop(host, port, ScoreUpdate(tokens, key, "c"), **closed)
-        capacity = upd.rps - upd.errors / upd.seconds
+        # Each measure in alternating rounds (baseline, updates, baseline, ...): this machine's speed drifts
+        # by a third within minutes, and one slow spell must not decide a figure. The median round is
+        # reported, every round is kept.
+        throughput = []
+        for i in range(args.rounds):
+            base = common.closed_loop(host, port, Healthz(), **closed)
+            throughput.append((base, common.closed_loop(host, port, ScoreUpdate(tokens, key, f"c{i}"), **closed)))
+        capacities = [upd.rps - upd.errors / upd.seconds for _, upd in throughput]
+        capacity = median(capacities)
         sustained_rate = max(10.0, 0.7 * capacity)
         sustained = common.open_loop(
             host, port, ScoreUpdate(tokens, key, "s"), rate=sustained_rate, duration=args.duration
         )
         base_sustained = common.open_loop(host, port, Healthz(), rate=sustained_rate, duration=args.duration)
-        at_target = common.open_loop(host, port, ScoreUpdate(tokens, key, "t"), rate=args.rate, duration=args.duration)
-        base_target = common.open_loop(host, port, Healthz(), rate=args.rate, duration=args.duration)
-    runs = (warm, upd, sustained, at_target)
+        at_target = []
+        for i in range(args.rounds):
+            run = common.open_loop(
+                host, port, ScoreUpdate(tokens, key, f"t{i}"), rate=args.rate, duration=args.duration
+            )
+            at_target.append((run, common.open_loop(host, port, Healthz(), rate=args.rate, duration=args.duration)))
+    runs = (warm, *(u for _, u in throughput), sustained, *(r for r, _ in at_target))
     accepted = sum(r.requests - r.errors for r in runs)
     rows, total = credited(game)
     reads = board_reads(args.board, args.samples)
     reads["top10_p99_ratio"] = round(reads["top10"]["p99_ms"] / reads["ping"]["p99_ms"], 1)
     reads["rank_p99_ratio"] = round(reads["rank_with_neighbours"]["p99_ms"] / reads["ping"]["p99_ms"], 1)
+    base_rps = median(base.rps for base, _ in throughput)
     updates = {
         "concurrency": args.concurrency,
+        "rounds": args.rounds,
         "rps": round(capacity, 1),
-        "baseline_rps": round(base.rps, 1),
-        "throughput_ratio": round(capacity / base.rps, 3),
+        "rps_by_round": [round(c, 1) for c in capacities],
+        "baseline_rps": round(base_rps, 1),
+        "throughput_ratio": round(capacity / base_rps, 3),
         "sustained": _latency(sustained, base_sustained, sustained_rate),
-        "at_target_rate": _latency(at_target, base_target, args.rate),
+        "at_target_rate": _rounds_latency(at_target, args.rate),
         "errors": sum(r.errors for r in runs),
         "accepted": accepted,
         "credited_rows": rows,
         "credited_score": total,
     }
     worst_read = max(reads["top10"]["p99_ms"], reads["rank_with_neighbours"]["p99_ms"])
+    target_p99 = updates["at_target_rate"]["p99_ms"]
     result = {
         "machine": common.machine(),
         "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -283,9 +323,7 @@ def main() -> None:
         "reads": reads,
         "verdicts": {
             ">= 500 updates/s": "met" if capacity >= 500 else f"NOT met ({updates['rps']}/s)",
-            "p99 <= 50 ms at 500/s": "met"
-            if updates["at_target_rate"]["p99_ms"] <= 50
-            else f"NOT met ({updates['at_target_rate']['p99_ms']} ms)",
+            "p99 <= 50 ms at 500/s": "met" if target_p99 <= 50 else f"NOT met ({target_p99} ms)",
             "read p99 <= 5 ms": "met" if worst_read <= 5 else f"NOT met ({worst_read} ms)",
             "no update lost or doubled": "met" if rows == accepted and total == 10 * accepted else "NOT met",
         },
