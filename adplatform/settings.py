@@ -83,6 +83,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "adplatform.middleware.GameServerFastLane",  # the hot game-server endpoints take a short chain (see there)
     "adplatform.middleware.PrometheusBeforeMiddleware",
     "adplatform.middleware.RequestIDMiddleware",
     "django.middleware.security.SecurityMiddleware",
