@@ -86,7 +86,10 @@ class LuaScript:
     def __call__(self, keys: Sequence[Any] = (), args: Sequence[Any] = ()) -> Any:
         client = get_redis()
         conn = _script_connection(client)
-        packed = [hiredis.pack_command(("EVALSHA", self.sha, len(keys), *keys, *args))]
+        try:  # str, bytes, int and float, encoded exactly as redis-py's own encoder writes them
+            packed = [hiredis.pack_command(("EVALSHA", self.sha, len(keys), *keys, *args))]
+        except TypeError as exc:
+            raise redis.DataError(f"A script argument of a type Redis has no encoding for: {exc}") from exc
 
         def send() -> Any:
             conn.send_packed_command(packed)

@@ -89,3 +89,9 @@ def test_redis_unreachable_raises_redis_errors(settings):
             ADD(["{t}:lua:a", "{t}:lua:b"], [1, 1, "x"])
     finally:
         reset_redis_client()
+
+
+def test_an_argument_redis_cannot_encode_is_a_redis_data_error(client):
+    with pytest.raises(redis.DataError):
+        ADD(["{t}:lua:a", "{t}:lua:b"], [1, None, "x"])
+    assert client.mget("{t}:lua:a", "{t}:lua:b") == [None, None]  # nothing was sent
