@@ -555,7 +555,7 @@ class DecisionEngine:
         args: list[Any] = [_dumps(record), len(ranked), int(expires), _dumps(packed) if packed else ""]
 
         try:
-            version, chosen, missing = self._run_script(keys, args)
+            version, chosen, missing = _decide_script(keys, args)
         except redis.RedisError:
             logger.warning("decision degraded: redis unavailable")
             metrics.DECISIONS.labels(outcome="unfilled", reason="degraded").inc()
@@ -609,9 +609,6 @@ class DecisionEngine:
             reason = "budget_or_cap"
         metrics.DECISIONS.labels(outcome="unfilled", reason=reason).inc()
         return DecisionResult({"filled": False, "reason": reason, "decision_id": decision_id}, "unfilled", reason)
-
-    def _run_script(self, keys: list[str], args: list[Any]):
-        return _decide_script(keys, args)
 
     def _rebuild_budgets_in_background(self, campaign_ids: list[int]) -> None:
         self._in_background("budget-rebuild", lambda: budget.budget_rebuild(campaign_ids=campaign_ids))

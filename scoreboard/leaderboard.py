@@ -232,18 +232,11 @@ return redis.call('ZCARD', KEYS[1])
 """
 )
 
-_SCRIPT_TEXTS = {
-    "update": _UPDATE,
-    "top": _TOP,
-    "around": _AROUND,
-    "rebuild_begin": _REBUILD_BEGIN,
-    "rebuild_swap": _REBUILD_SWAP,
-}
-_scripts = {name: LuaScript(text) for name, text in _SCRIPT_TEXTS.items()}
-
-
-def _script(name: str) -> LuaScript:
-    return _scripts[name]
+_update_script = LuaScript(_UPDATE)
+_top_script = LuaScript(_TOP)
+_around_script = LuaScript(_AROUND)
+_rebuild_begin_script = LuaScript(_REBUILD_BEGIN)
+_rebuild_swap_script = LuaScript(_REBUILD_SWAP)
 
 
 # --------------------------------------------------------------------------- reads
@@ -296,7 +289,7 @@ def _ms(raw) -> int | None:
 def board_top(board_id: int | str, limit: int) -> BoardTop | None:
     """The first ``limit`` entries, or None when the set is missing (it must be rebuilt)."""
     k = board_keys(board_id)
-    reply = _script("top")(keys=[k.zset, k.names, k.ready, k.updated], args=[limit])
+    reply = _top_script(keys=[k.zset, k.names, k.ready, k.updated], args=[limit])
     if reply is None:
         return None
     flat, names, updated, total = reply
@@ -310,7 +303,7 @@ def board_standing(board_id: int | str, player_id: int, radius: int = RANK_RADIU
     """A player's rank with ``radius`` entries above and below; ``None`` when the set is missing,
     :data:`NO_SCORE` when the player has no score on it."""
     k = board_keys(board_id)
-    reply = _script("around")(keys=[k.zset, k.members, k.names, k.ready, k.updated], args=[player_id, radius])
+    reply = _around_script(keys=[k.zset, k.members, k.names, k.ready, k.updated], args=[player_id, radius])
     if reply is None:
         return None
     if reply[0] == 0:
@@ -370,7 +363,7 @@ def board_apply(
     prefix = _message_prefix(
         "player_removed" if removing else "score_changed", slug, player_id, username, None if removing else score
     )
-    applied, rank, prev, seq, ready = _script("update")(
+    applied, rank, prev, seq, ready = _update_script(
         keys=[k.zset, k.members, k.names, k.ready, k.lock, k.pending, k.seq, k.updated],
         args=[
             player_id,
@@ -416,7 +409,7 @@ def board_rebuild(*, board_id: int | str, slug: str, rows: Iterable[BoardRow], n
     client = get_redis()
     k = board_keys(board_id)
     token = uuid.uuid4().hex
-    if not _script("rebuild_begin")(
+    if not _rebuild_begin_script(
         keys=[k.lock, k.pending, k.tmp_zset, k.tmp_members, k.tmp_names], args=[token, REBUILD_LOCK_SECONDS]
     ):
         return None
@@ -439,7 +432,7 @@ def board_rebuild(*, board_id: int | str, slug: str, rows: Iterable[BoardRow], n
                 pending = 0
         pipe.execute()
         prefix = json.dumps({"type": "rebuilt", "game": slug}, separators=(",", ":"))[:-1]
-        count = _script("rebuild_swap")(
+        count = _rebuild_swap_script(
             keys=[
                 k.zset,
                 k.members,
