@@ -215,7 +215,6 @@ class AsgiServer:
 
     def start(self) -> AsgiServer:
         import subprocess
-        import sys
         import time
         import urllib.request
         from pathlib import Path
@@ -223,23 +222,7 @@ class AsgiServer:
         # stderr to a file, not a pipe nobody reads: a full pipe would stall the server
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process; closed in stop()
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "adplatform.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--lifespan",
-                "off",
-                "--log-level",
-                "warning",
-                "--no-access-log",
-                "--ws",
-                "websockets-sansio",
-            ],
+            self.command(),
             cwd=Path(__file__).resolve().parent,
             env=_subprocess_env(LOG_LEVEL="WARNING"),
             stdout=subprocess.DEVNULL,
@@ -259,9 +242,48 @@ class AsgiServer:
                 raise RuntimeError("uvicorn did not start")
             time.sleep(0.1)
 
+    def command(self) -> list[str]:
+        import sys
+
+        return [sys.executable, "-m", "uvicorn", "adplatform.asgi:application", "--host", "127.0.0.1", "--port",
+                str(self.port), "--lifespan", "off", "--log-level", "warning", "--no-access-log", "--ws",
+                "websockets-sansio"]  # fmt: skip
+
     def stop(self) -> None:
         _stop(self.process, getattr(self, "log", None), timeout=10)
         self.process = None
+
+
+class WsgiServer(AsgiServer):
+    """The README's production HTTP server: ``granian`` with several worker processes, each with threads."""
+
+    def __init__(self, port: int | None = None, *, workers: int = 2, threads: int = 4):
+        super().__init__(port)
+        self.workers, self.threads = workers, threads
+
+    def command(self) -> list[str]:
+        import sys
+        from pathlib import Path
+
+        return [str(Path(sys.executable).parent / "granian"), "--interface", "wsgi", "adplatform.wsgi:application",
+                "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers),
+                "--blocking-threads", str(self.threads), "--runtime-threads", "1", "--log-level", "warning",
+                "--no-access-log"]  # fmt: skip
+
+
+@pytest.fixture
+def wsgi_server_factory():
+    """Real granian servers (``workers`` processes each) on the test database and Redis."""
+    servers: list[WsgiServer] = []
+
+    def make(*, workers: int = 2, threads: int = 4) -> WsgiServer:
+        server = WsgiServer(workers=workers, threads=threads).start()
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()
 
 
 @pytest.fixture

@@ -8,16 +8,26 @@ process reloads its in-memory index when it sees a new value.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 
 import redis
 from django.db import transaction
 
-from adplatform.redis import get_redis
+from adplatform.redis import LuaScript, get_redis
 
 logger = logging.getLogger(__name__)
 
 SERVING_VERSION_KEY = "serving:version"
+
+# A version must never repeat: an engine compares it with its index's. After Redis lost its data the counter
+# would start again at 1 and could meet an index built from older data with the same number, so a counter
+# that starts afresh starts from the clock (milliseconds), above any number it handed out before.
+_bump = LuaScript("""
+local v = redis.call('INCR', KEYS[1])
+if v == 1 then v = redis.call('INCRBY', KEYS[1], ARGV[1]) end
+return v
+""")
 
 
 def serving_version_bump(reason: str, *, game_ids: Iterable[int] | None = None) -> None:
@@ -31,7 +41,7 @@ def serving_version_bump(reason: str, *, game_ids: Iterable[int] | None = None) 
 
     def bump() -> None:
         try:
-            version = get_redis().incr(SERVING_VERSION_KEY)
+            version = _bump([SERVING_VERSION_KEY], [int(time.time() * 1000)])
         except redis.RedisError:
             # Engines also reload on a timer, so a lost bump delays a change; it never loses one.
             logger.warning("serving version not bumped: redis unavailable", extra={"reason": reason})

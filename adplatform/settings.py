@@ -331,7 +331,11 @@ CONTAINER_CACHE_SECONDS = 3.0
 SERVING_INDEX_MAX_AGE = env_int("SERVING_INDEX_MAX_AGE", 30)  # seconds before a background reload
 SERVING_UNKNOWN_CONTAINER_RELOAD = 1.0  # an unknown container reloads an index older than this
 DECISION_RESERVATION_SECONDS = env_int("DECISION_RESERVATION_SECONDS", 900)
-DECISION_ENGINE_BACKGROUND = True  # index reloads and budget rebuilds in threads (inline in tests)
+# A decision that finds a campaign's budget state missing waits this long for the one shared build.
+DECISION_BUDGET_WAIT_SECONDS = float(os.environ.get("DECISION_BUDGET_WAIT_SECONDS", "1.0"))
+# EVEN pacing lets spend run this far ahead of the linear plan (seconds of the day), so it tracks the plan.
+PACING_LOOKAHEAD_SECONDS = env_int("PACING_LOOKAHEAD_SECONDS", 60)
+DECISION_ENGINE_BACKGROUND = True  # the timer's index reloads in a thread (inline in tests)
 # Invalid traffic: more events than this a minute from one player or one server is not human.
 EVENTS_MAX_PER_PLAYER_MINUTE = env_int("EVENTS_MAX_PER_PLAYER_MINUTE", 120)
 EVENTS_MAX_PER_SERVER_MINUTE = env_int("EVENTS_MAX_PER_SERVER_MINUTE", 60000)

@@ -62,9 +62,7 @@ class CampaignInfo:
     bid: Decimal  # CPM bid, or CPC bid for CPC campaigns
     ctr: Decimal
     ecpm: Decimal
-    total_micros: int
-    daily_micros: int  # -1: no daily limit
-    pacing_daily_micros: int  # the day's budget EVEN pacing spreads (-1 for ASAP)
+    pacing: str  # EVEN spreads each day's budget along the day; ASAP spends as fast as traffic allows
     start_ts: float
     end_ts: float
     cap_count: int
@@ -200,13 +198,6 @@ def build_index(version: int) -> ServingIndex:
                 CreativeInfo(creative.pk, creative.kind, _creative_payload(creative))
             )
         t = campaign.targeting or {}
-        remaining = max(Decimal("0"), campaign.total_budget - campaign.spent)
-        days_left = max(1.0, (campaign.end_at.timestamp() - now) / 86400)
-        if campaign.pacing == Pacing.EVEN:
-            day_budget = campaign.daily_budget or (remaining / Decimal(str(days_left)))
-            pacing_daily = budget.to_micros(day_budget)
-        else:
-            pacing_daily = -1
         infos.append(
             CampaignInfo(
                 id=campaign.pk,
@@ -216,9 +207,7 @@ def build_index(version: int) -> ServingIndex:
                 bid=campaign.max_bid,
                 ctr=ctr,
                 ecpm=ecpm.quantize(SIX),
-                total_micros=budget.to_micros(campaign.total_budget),
-                daily_micros=budget.to_micros(campaign.daily_budget) if campaign.daily_budget else -1,
-                pacing_daily_micros=pacing_daily,
+                pacing=campaign.pacing,
                 start_ts=campaign.start_at.timestamp(),
                 end_ts=campaign.end_at.timestamp(),
                 cap_count=campaign.frequency_cap_count or 0,
@@ -254,61 +243,100 @@ def build_index(version: int) -> ServingIndex:
 
 # --------------------------------------------------------------------------- the script
 
-# KEYS: 1 stream, 2 version, then 4 per candidate: committed, day, frequency, init.
+# One round trip decides: the script checks, in rank order, each candidate's budget state (limits and spend
+# live in Redis, see ads/budget.py), frequency cap and pacing, reserves the first that passes, and streams the
+# decision. It acts only on the index it was given: when the serving version moved on (a campaign paused, a
+# container switched off, in any process), it answers "stale" and does nothing, so a change is in force
+# everywhere from the moment it is bumped. When a candidate's budget state is missing it answers "missing"
+# and does nothing, so the engine can wait for the one shared build instead of skipping the campaign.
+#
+# KEYS: 1 stream, 2 version, then 3 per candidate: budget hash, day, frequency.
 # ARGV: 1 the decision record (JSON, as if unfilled or house), 2 candidate count, 3 expiry (unix seconds),
-#       4 the candidates as one JSON array of arrays (one argument, not eleven per candidate: packing
-#       arguments is most of a decision's client-side Redis cost): total, daily, price, cap count,
-#       cap period, pace allowed, random, campaign id, creative id, pricing, clearing CPM.
-#       The winner's fields are added to the stream entry.
+#       4 the candidates as one JSON array of arrays (one argument, not several per candidate: packing
+#       arguments is most of a decision's client-side Redis cost): price, cap count, cap period, pacing
+#       share of the day elapsed (-1: ASAP), today's share of the remaining schedule, campaign id, creative
+#       id, pricing, clearing CPM; 5 the index's serving version ('' accepts any); 6 '1' to skip candidates
+#       whose state is missing instead of answering "missing".
+# Returns {version, status, missing, refusal}: status -1 stale, -2 missing, 0 unfilled, i the winner's rank;
+# refusal says why the best refused candidate was refused.
 DECIDE_LUA = """
 local version = redis.call('GET', KEYS[2]) or '0'
+if ARGV[5] ~= '' and version ~= ARGV[5] then return {version, -1, {}, ''} end
 local n = tonumber(ARGV[2])
 local cands = {}
 if n > 0 then cands = cjson.decode(ARGV[4]) end
+local states = {}
 local missing = {}
-for i = 0, n - 1 do
-  local k = 3 + i * 4
-  local c = cands[i + 1]
-  if redis.call('EXISTS', KEYS[k + 3]) == 0 then
-    table.insert(missing, i + 1)
-  else
-    local total = c[1]
-    local daily = c[2]
-    local price = c[3]
-    local committed = tonumber(redis.call('GET', KEYS[k]) or '0')
-    if committed + price <= total then
-      local spent_today = tonumber(redis.call('GET', KEYS[k + 1]) or '0')
-      if daily < 0 or spent_today + price <= daily then
-        local cap = c[4]
-        local seen = 0
-        if cap > 0 then seen = tonumber(redis.call('GET', KEYS[k + 2]) or '0') end
-        if cap == 0 or seen < cap then
-          local allowed = c[6]
-          local skip = false
-          if allowed >= 0 and spent_today + price > allowed then
-            -- Ahead of pace: skip with a probability that grows with how far ahead it is.
-            local ahead = (spent_today + price - allowed) / math.max(allowed, 1)
-            if c[7] < math.min(1, 0.5 + ahead * 10) then skip = true end
-          end
-          if not skip then
-            redis.call('INCRBY', KEYS[k], price)
-            redis.call('INCRBY', KEYS[k + 1], price)
-            redis.call('EXPIRE', KEYS[k + 1], 259200)
-            if cap > 0 then
-              if redis.call('INCR', KEYS[k + 2]) == 1 then redis.call('EXPIRE', KEYS[k + 2], c[5]) end
-            end
-            redis.call('XADD', KEYS[1], '*', 'b', ARGV[1], 'k', c[8], 'r', c[9], 'm', c[10],
-                       'c', c[11], 'v', price, 'x', ARGV[3])
-            return {version, i + 1, missing}
-          end
-        end
-      end
+for i = 1, n do
+  local s = redis.call('HMGET', KEYS[i * 3], 'ready', 'total', 'daily', 'spent')
+  states[i] = s
+  if not s[1] then table.insert(missing, i) end
+end
+if #missing > 0 and ARGV[6] ~= '1' then return {version, -2, missing, ''} end
+local refusal = ''
+for i = 1, n do
+  local s = states[i]
+  if s[1] then
+    local k = i * 3
+    local c = cands[i]
+    local price = c[1]
+    local total = tonumber(s[2] or '0')
+    local daily = tonumber(s[3] or '-1')
+    local spent = tonumber(s[4] or '0')
+    local today = tonumber(redis.call('GET', KEYS[k + 1]) or '0')
+    local why = ''
+    if spent + price > total then
+      why = 'budget_exhausted'
+    elseif daily >= 0 and today + price > daily then
+      why = 'daily_budget_exhausted'
+    elseif c[2] > 0 and tonumber(redis.call('GET', KEYS[k + 2]) or '0') >= c[2] then
+      why = 'frequency_capped'
+    elseif c[4] >= 0 then
+      -- EVEN: today's target is what is left at the start of the day times today's share of the
+      -- schedule, at most the daily budget; what may be spent by now is that times the share elapsed.
+      local target = (total - spent + today) * c[5]
+      if daily >= 0 and daily < target then target = daily end
+      if today + price > target * c[4] then why = 'paced' end
     end
+    if why == '' then
+      redis.call('HINCRBY', KEYS[k], 'spent', price)
+      redis.call('INCRBY', KEYS[k + 1], price)
+      redis.call('EXPIRE', KEYS[k + 1], 259200)
+      if c[2] > 0 then
+        if redis.call('INCR', KEYS[k + 2]) == 1 then redis.call('EXPIRE', KEYS[k + 2], c[3]) end
+      end
+      redis.call('XADD', KEYS[1], '*', 'b', ARGV[1], 'k', c[6], 'r', c[7], 'm', c[8],
+                 'c', c[9], 'v', price, 'x', ARGV[3])
+      return {version, i, missing, ''}
+    end
+    if refusal == '' then refusal = why end
   end
 end
-redis.call('XADD', KEYS[1], '*', 'b', ARGV[1])
-return {version, 0, missing}
+if refusal == '' and #missing > 0 then refusal = 'budget_state_missing' end
+if refusal ~= '' then
+  redis.call('XADD', KEYS[1], '*', 'b', ARGV[1], 'y', refusal)
+else
+  redis.call('XADD', KEYS[1], '*', 'b', ARGV[1])
+end
+return {version, 0, missing, refusal}
 """
+
+STALE, MISSING = -1, -2
+
+
+def pacing_shares(c: CampaignInfo, now: float, lookahead: float) -> tuple[float, float]:
+    """EVEN pacing's two shares for ``now``: of today's serving window elapsed (plus a short lookahead, so
+    spend follows the plan closely rather than lagging it), and of the remaining schedule that today is.
+    ``(-1, 0)`` for ASAP."""
+    if c.pacing != Pacing.EVEN:
+        return -1.0, 0.0
+    day_start = now - now % 86400
+    start = max(day_start, c.start_ts)
+    end = min(day_start + 86400, c.end_ts)
+    if end <= start:
+        return 1.0, 1.0
+    elapsed = min(1.0, max(0.0, (now + lookahead - start) / (end - start)))
+    return elapsed, (end - start) / max(end - start, c.end_ts - start)
 
 
 # --------------------------------------------------------------------------- the engine
@@ -428,11 +456,12 @@ class DecisionResult:
 
 
 class DecisionEngine:
-    def __init__(self) -> None:
+    def __init__(self, clock=time.time) -> None:
         self._index: ServingIndex | None = None
         self._lock = threading.Lock()
         self._reloading = False
-        self._rng = random.Random()  # noqa: S311 - auction tie-breaks and pacing, not secrets
+        self._rng = random.Random()  # noqa: S311 - auction tie-breaks, not secrets
+        self.clock = clock  # injected in the pacing simulation
 
     # -- index lifecycle
 
@@ -453,42 +482,47 @@ class DecisionEngine:
         except redis.RedisError:
             return -1
 
-    def _in_background(self, name: str, work) -> None:
-        """Run off the request path: a thread in production, inline where settings say so (tests)."""
-        if not settings.DECISION_ENGINE_BACKGROUND:
-            work()
-            return
-
-        def run() -> None:
-            from django.db import connection
-
-            try:
-                work()
-            except Exception:
-                logger.exception("%s failed", name)
-            finally:
-                connection.close()
-
-        threading.Thread(target=run, name=name, daemon=True).start()
-
     def _reload_in_background(self, version: int) -> None:
+        """The timer's reload (CTR estimates drift without a version bump): off the request path."""
         with self._lock:
             if self._reloading:
                 return
             self._reloading = True
 
         def reload() -> None:
+            from django.db import connection
+
             try:
-                self._index = build_index(version)
+                index = build_index(self._read_version())
+                with self._lock:
+                    self._index = index
+            except Exception:
+                logger.exception("serving index reload failed")
             finally:
                 self._reloading = False
+                if settings.DECISION_ENGINE_BACKGROUND:
+                    connection.close()
 
-        self._in_background("serving-index-reload", reload)
+        if settings.DECISION_ENGINE_BACKGROUND:
+            threading.Thread(target=reload, name="serving-index-reload", daemon=True).start()
+        else:
+            reload()
+
+    def _refresh(self, version: int, seen: ServingIndex) -> ServingIndex:
+        """The index for serving ``version``: one build per process, the other threads wait for it."""
+        with self._lock:
+            current = self._index
+            if current is not None and current is not seen and current.version == version:
+                return current
+            self._index = build_index(version)
+            return self._index
 
     def reload_now(self) -> ServingIndex:
         """Rebuild synchronously (tests, and a container unknown to an old index)."""
-        self._index = build_index(self._read_version())
-        return self._index
+        index = build_index(self._read_version())
+        with self._lock:
+            self._index = index
+        return index
 
     def reset(self) -> None:
         self._index = None
@@ -499,77 +533,65 @@ class DecisionEngine:
         started = time.perf_counter()
         index = self.index()
         container = index.containers.get(container_id)
-        if container is None and time.monotonic() - index.built_at > settings.SERVING_UNKNOWN_CONTAINER_RELOAD:
-            index = self.reload_now()  # a container created since the last reload
-            container = index.containers.get(container_id)
+        if container is None:
+            index, container = self._unknown_container(index, container_id)
         if container is None or container.game_id != game_id:
             raise DomainError("not_found", "No such container in this game.")
 
-        now = time.time()
+        now = self.clock()
         dt = datetime.fromtimestamp(now, UTC)
         decision_id = str(uuid.uuid4())
         expires = now + settings.DECISION_RESERVATION_SECONDS
         base = {"id": decision_id, "game": game_id, "container": container.id, "player": player.id,
                 "country": player.country, "device": player.device, "server": server_id[:100], "at": now}  # fmt: skip
-
-        ranked: list[Candidate] = []
-        reason = "no_eligible_campaign"
-        if container.status != ContainerStatus.ACTIVE:
-            reason = "container_inactive"
-        elif not player.paid_eligible:
-            reason = "player_not_eligible"
-        else:
-            candidates = [
-                Candidate(c, self._rng.choice(c.creatives[container.type]))
-                for c in shortlist(container.candidates, player, now, dt)
-            ]
-            ranked = run_auction(candidates, container.floor, self._rng)[:MAX_CANDIDATES]
-            if (candidates and not ranked) or (
-                not candidates and any(_eligible(c, player, now, dt) for c in container.under_floor)
-            ):
-                reason = "below_floor"
-
         house = None
-        if container.status == ContainerStatus.ACTIVE and container.house:
-            house = self._rng.choice(container.house)
-        if house is not None:
-            record = {**base, "state": "HOUSE", "reason": reason, "item": house.playlist_item_id}
-        else:
-            record = {**base, "state": "UNFILLED", "reason": reason}
-
-        keys = [DECISION_STREAM, SERVING_VERSION_KEY]
-        day = budget.day_stamp(dt)
-        seconds_today = now - dt.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
-        packed = []
-        for cand in ranked:
-            c = cand.campaign
-            keys += [budget.committed_key(c.id), budget.daily_key(c.id, day),
-                     budget.frequency_key(c.id, player.id), budget.init_key(c.id)]  # fmt: skip
-            allowed = -1
-            if c.pacing_daily_micros >= 0:
-                # EVEN: what may be spent by the end of the current hour.
-                allowed = int(c.pacing_daily_micros * min(1.0, (seconds_today + 3600) / 86400))
-            packed.append([c.total_micros, c.daily_micros, budget.to_micros(cand.charge), c.cap_count, c.cap_period,
-                           allowed, self._rng.random(), str(c.id), str(cand.creative.id), c.pricing,
-                           str(cand.price_cpm)])  # fmt: skip
-        args: list[Any] = [_dumps(record), len(ranked), int(expires), _dumps(packed) if packed else ""]
-
-        try:
-            version, chosen, missing = _decide_script(keys, args)
-        except redis.RedisError:
-            logger.warning("decision degraded: redis unavailable")
+        allow_missing = False
+        # At most: the index moved on (rebuild, retry), state was missing (wait for its build, retry), and a
+        # last try that skips what is still missing. Each try but the deciding one changes nothing in Redis.
+        for _attempt in range(4):
+            ranked, reason = self._rank(container, player, now, dt)
+            house = (
+                self._rng.choice(container.house)
+                if container.status == ContainerStatus.ACTIVE and container.house
+                else None
+            )
+            record = {**base, "state": "HOUSE", "reason": reason, "item": house.playlist_item_id} if house else {
+                **base, "state": "UNFILLED", "reason": reason}  # fmt: skip
+            try:
+                version, status, missing, refusal = _decide_script(
+                    *self._script_call(ranked, player, now, dt, expires, record, index.version, allow_missing)
+                )
+            except redis.RedisError:
+                logger.warning("decision degraded: redis unavailable")
+                metrics.DECISIONS.labels(outcome="unfilled", reason="degraded").inc()
+                metrics.DECISION_LATENCY.observe(time.perf_counter() - started)
+                return DecisionResult({"filled": False, "reason": "degraded"}, "unfilled", "degraded")
+            if status == STALE:
+                index = self._refresh(int(version), index)
+                container = index.containers.get(container_id)
+                if container is None or container.game_id != game_id:
+                    raise DomainError("not_found", "No such container in this game.")
+                continue
+            if status == MISSING:
+                ids = [ranked[i - 1].campaign.id for i in missing]
+                try:
+                    still = budget.budget_ensure(campaign_ids=ids, wait=settings.DECISION_BUDGET_WAIT_SECONDS)
+                except Exception:
+                    logger.exception("budget state build failed")
+                    still = ids
+                allow_missing = bool(still)
+                continue
+            break
+        else:  # the index kept moving: serve nothing rather than from an index known to be old
+            metrics.DECISION_LATENCY.observe(time.perf_counter() - started)
             metrics.DECISIONS.labels(outcome="unfilled", reason="degraded").inc()
             return DecisionResult({"filled": False, "reason": "degraded"}, "unfilled", "degraded")
-        finally:
-            metrics.DECISION_LATENCY.observe(time.perf_counter() - started)
+        metrics.DECISION_LATENCY.observe(time.perf_counter() - started)
+        if refusal:
+            refusal = refusal.decode() if isinstance(refusal, bytes) else refusal
 
-        if int(version) != index.version:
-            self._reload_in_background(int(version))
-        if missing:
-            self._rebuild_budgets_in_background([ranked[i - 1].campaign.id for i in missing])
-
-        if chosen:
-            cand = ranked[chosen - 1]
+        if status > 0:
+            cand = ranked[status - 1]
             metrics.RESERVATIONS.inc()
             metrics.DECISIONS.labels(outcome="campaign", reason="").inc()
             claims = tokens.TrackingClaims(
@@ -589,6 +611,8 @@ class DecisionEngine:
                 "tracking_token": tokens.sign(claims),
             }
             return DecisionResult(body, "campaign", "")
+        if refusal and reason == "no_eligible_campaign":
+            reason = refusal
         if house is not None:
             metrics.DECISIONS.labels(outcome="house", reason=reason).inc()
             claims = tokens.TrackingClaims(
@@ -605,13 +629,51 @@ class DecisionEngine:
                 "tracking_token": tokens.sign(claims),
             }
             return DecisionResult(body, "house", reason)
-        if ranked and reason == "no_eligible_campaign":
-            reason = "budget_or_cap"
         metrics.DECISIONS.labels(outcome="unfilled", reason=reason).inc()
         return DecisionResult({"filled": False, "reason": reason, "decision_id": decision_id}, "unfilled", reason)
 
-    def _rebuild_budgets_in_background(self, campaign_ids: list[int]) -> None:
-        self._in_background("budget-rebuild", lambda: budget.budget_rebuild(campaign_ids=campaign_ids))
+    def _unknown_container(self, index: ServingIndex, container_id: int) -> tuple[ServingIndex, ContainerInfo | None]:
+        """A container this index does not know: created since it was built (the serving version says so),
+        or unknown for good. One Redis read; a rebuild only when the version moved on, or, as a fallback for
+        a lost bump, when the index is older than ``SERVING_UNKNOWN_CONTAINER_RELOAD``."""
+        version = self._read_version()
+        if version != index.version:
+            index = self._refresh(version, index)
+        elif time.monotonic() - index.built_at > settings.SERVING_UNKNOWN_CONTAINER_RELOAD:
+            index = self.reload_now()
+        return index, index.containers.get(container_id)
+
+    def _rank(self, container: ContainerInfo, player: Player, now: float, dt: datetime) -> tuple[list[Candidate], str]:
+        """The auction's ranked candidates for this request, and the reason to give if none is served."""
+        if container.status != ContainerStatus.ACTIVE:
+            return [], "container_inactive"
+        if not player.paid_eligible:
+            return [], "player_not_eligible"
+        candidates = [
+            Candidate(c, self._rng.choice(c.creatives[container.type]))
+            for c in shortlist(container.candidates, player, now, dt)
+        ]
+        ranked = run_auction(candidates, container.floor, self._rng)[:MAX_CANDIDATES]
+        if (candidates and not ranked) or (
+            not candidates and any(_eligible(c, player, now, dt) for c in container.under_floor)
+        ):
+            return ranked, "below_floor"
+        return ranked, "no_eligible_campaign"
+
+    def _script_call(self, ranked, player, now, dt, expires, record, version, allow_missing):
+        keys = [DECISION_STREAM, SERVING_VERSION_KEY]
+        day = budget.day_stamp(dt)
+        lookahead = settings.PACING_LOOKAHEAD_SECONDS
+        packed = []
+        for cand in ranked:
+            c = cand.campaign
+            keys += [budget.state_key(c.id), budget.daily_key(c.id, day), budget.frequency_key(c.id, player.id)]
+            elapsed, share = pacing_shares(c, now, lookahead)
+            packed.append([budget.to_micros(cand.charge), c.cap_count, c.cap_period, elapsed, share, str(c.id),
+                           str(cand.creative.id), c.pricing, str(cand.price_cpm)])  # fmt: skip
+        args = [_dumps(record), len(ranked), int(expires), _dumps(packed) if packed else "", str(version),
+                "1" if allow_missing else "0"]  # fmt: skip
+        return keys, args
 
 
 _dumps = json.JSONEncoder(separators=(",", ":")).encode

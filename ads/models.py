@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -195,6 +196,10 @@ class LedgerKind(models.TextChoices):
     ADJUSTMENT = "ADJUSTMENT", "Adjustment"
 
 
+def utc_today() -> date:
+    return datetime.now(UTC).date()
+
+
 class LedgerEntry(models.Model):
     """The money record: every charge, release and adjustment of a campaign (append only).
 
@@ -206,6 +211,9 @@ class LedgerEntry(models.Model):
     kind = models.CharField(max_length=24, choices=LedgerKind.choices)
     amount = models.DecimalField(**MONEY)
     decision_id = models.UUIDField(null=True, blank=True)
+    # The UTC day whose daily budget this counts against: the day the decision reserved it, not the day
+    # the charge arrived (an impression confirmed after midnight belongs to the day it was reserved).
+    spend_day = models.DateField(default=utc_today)
     note = models.CharField(max_length=300, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -215,6 +223,7 @@ class LedgerEntry(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "ledger entries"
+        indexes = [models.Index(fields=["campaign", "spend_day"], name="ledger_campaign_spend_day")]
         constraints = [
             # A decision is charged or released at most once per kind: replays are absorbed.
             models.UniqueConstraint(

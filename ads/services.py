@@ -13,12 +13,14 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import redis
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from adplatform.serving import serving_version_bump
+from ads import budget
 from ads.creatives import clean_click_action, clean_dialogue, clean_minigame
 from ads.models import (
     Advertiser,
@@ -232,13 +234,29 @@ def campaign_update(*, campaign: Campaign, data: dict[str, Any]) -> Campaign:
     if data:
         if campaign.status in (CampaignStatus.ARCHIVED, CampaignStatus.COMPLETED):
             raise ValidationError({"status": f"A {campaign.status.lower()} campaign cannot be edited."})
+        previous = (campaign.total_budget, campaign.daily_budget)
         _apply_campaign_fields(campaign, data)
         campaign.full_clean()
         campaign.save()
+        if (campaign.total_budget, campaign.daily_budget) != previous:
+            _budget_limits_change(campaign, previous)
         serving_version_bump("campaign updated")
     if status is not None and status != campaign.status:
         campaign = campaign_set_status(campaign=campaign, status=status)
     return campaign
+
+
+def _budget_limits_change(campaign: Campaign, previous: tuple[Decimal, Decimal | None]) -> None:
+    try:
+        budget.budget_limits_change(campaign=campaign, previous=previous)
+    except budget.BudgetBelowCommitted as exc:
+        what = "spent or reserved today" if exc.field == "daily_budget" else "spent or reserved"
+        raise ValidationError({exc.field: [f"The campaign has already {what} {exc.committed}."]}) from exc
+    except redis.RedisError as exc:
+        # A lower budget must be in force everywhere before it is saved; without Redis that cannot be known.
+        raise ValidationError(
+            {"total_budget": ["Budgets cannot be lowered right now (the budget store is unavailable); try again."]}
+        ) from exc
 
 
 def activation_problems(campaign: Campaign) -> list[str]:
@@ -284,6 +302,10 @@ def campaign_set_status(*, campaign: Campaign, status: str) -> Campaign:
     previous = locked.status
     locked.status = status
     locked.save(update_fields=["status", "updated_at"])
+    if status == CampaignStatus.ACTIVE:
+        # Its budget state is ready before any process sees the new serving version: the first decision
+        # after activation can fill.
+        transaction.on_commit(lambda: budget.budget_prepare(campaign=locked))
     serving_version_bump(f"campaign {status.lower()}")
     logger.info("campaign status changed", extra={"campaign_id": locked.pk, "from": previous, "to": status})
     return locked

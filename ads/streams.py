@@ -62,6 +62,8 @@ def _record(fields: dict[bytes, bytes]) -> dict:
             expires=int(fields[b"x"]),
         )
         data.pop("item", None)
+    elif b"y" in fields:  # the script refused every candidate: its reason is the truthful one
+        data["reason"] = fields[b"y"].decode()
     return data
 
 

@@ -128,7 +128,9 @@ class DecisionView(APIView):
         ],
         description="Ask for the ad to show in one container for one player. Unfilled answers are 200 with "
         "`filled: false` and a `reason` (`container_inactive`, `player_not_eligible`, `no_eligible_campaign`, "
-        "`below_floor`, `budget_or_cap`, `degraded`).",
+        "`below_floor`, `budget_exhausted`, `daily_budget_exhausted`, `frequency_capped`, `paced` (EVEN pacing "
+        "is ahead of its plan), `budget_state_missing` (the budget store could not be readied in time), "
+        "`degraded` (Redis unreachable)).",
     )
     def post(self, request, version=None):
         # The hot path: validated by hand (DRF serializers cost more than the whole decision), with the

@@ -14,7 +14,7 @@ import pytest
 from adplatform.api.errors import ERROR_CODES
 from adplatform.redis import get_redis
 from ads.api.decisions import DecisionView
-from ads.budget import budget_rebuild, committed_key
+from ads.budget import budget_rebuild, committed_micros
 from ads.streams import DECISION_STREAM
 from ads.tests.factories import CampaignFactory, CreativeFactory
 from games import services as game_services
@@ -63,7 +63,7 @@ def assert_error(response, status, code):
 def nothing_happened(campaign):
     client = get_redis()
     assert client.xlen(DECISION_STREAM) == 0
-    assert int(client.get(committed_key(campaign.pk)) or 0) == 0
+    assert committed_micros(campaign.pk) == 0
 
 
 def test_a_paid_fill_over_http(client, setup):
@@ -183,4 +183,4 @@ def test_an_inactive_container_answers_unfilled(client, setup):
     response = ask(client, raw, {"container_id": container.pk, "player": player()})
     assert response.status_code == 200
     assert response.json()["filled"] is False and response.json()["reason"] == "container_inactive"
-    assert int(get_redis().get(committed_key(campaign.pk)) or 0) == 0
+    assert committed_micros(campaign.pk) == 0

@@ -277,9 +277,9 @@ def test_a_blocked_asset_is_marked_bumps_serving_and_its_creative_stops_serving(
     asset.refresh_from_db()
     assert retry == []
     assert (asset.moderation_state, asset.thumbnail_url) == ("BLOCKED", "")
-    assert serving_version() == version_before + 1
+    assert serving_version() > version_before
     ad_decide(container_id=container.pk, game_id=container.game_id, player=ADULT)  # sees the new version
-    assert engine.index().version == version_before + 1
+    assert engine.index().version == serving_version()
     body = ad_decide(container_id=container.pk, game_id=container.game_id, player=ADULT).body
     assert body["filled"] is False
 
@@ -574,7 +574,7 @@ def test_a_failing_publisher_never_fails_the_change(keyed_game, django_capture_o
     ):
         serving_version_bump("test")
 
-    assert serving_version() == 1
+    assert serving_version() > 0
     assert "live servers not told" in caplog.text
 
 
