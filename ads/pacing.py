@@ -109,7 +109,7 @@ def simulate_day(
     clock = {"now": start}
     previous = engine.clock
     engine.clock = lambda: clock["now"]
-    ids = sorted(c.id for c in engine.index().containers[container.pk].candidates)
+    ids = sorted(c.id for c in engine.reload_now().containers[container.pk].candidates)
     by_hour: dict[int, list[int]] = {cid: [] for cid in ids}
     player = 0
     try:

@@ -55,7 +55,10 @@ def main() -> None:
         lines += [
             f"| latency at {d['offered_rate']:.0f}/s offered (achieved {d['achieved_rate']}/s) | p50 {d['p50_ms']} ms, "
             f"p99 {d['p99_ms']} ms | p50 {d['baseline_p50_ms']} ms, p99 {d['baseline_p99_ms']} ms | | p99 <= 25 ms |",
-            f"| overspend after the run | {d['overspend_usd']} USD | | | 0 |",
+            f"| fill rate | {d.get('fill_rate')} of {d.get('decisions')} decisions | | | |",
+            f"| free impressions (reserved beyond a budget; {d.get('server', '')}) | "
+            f"{d.get('free_impressions', '?')} ({d['overspend_usd']} USD; Redis beyond budget "
+            f"{d.get('redis_beyond_budget_usd', '?')} USD) | | | 0 |",
             "",
             f"Verdicts: ratio {verdict(d['throughput_ratio'] >= 0.5)}; p99 {verdict(d['p99_ms'] <= 25)}; "
             f"zero overspend {verdict(float(d['overspend_usd']) == 0)}.",
@@ -120,7 +123,7 @@ def main() -> None:
         ]
     text = "\n".join(lines)
     old = RESULTS.read_text() if RESULTS.exists() else ""
-    for kept in ("Scores", "WSGI server"):  # sections their own scripts write
+    for kept in ("Scores", "WSGI server", "Pacing"):  # sections their own scripts write
         section = re.search(rf"^## {kept}\n.*?(?=^## |\Z)", old, re.S | re.M)
         if section:
             text = text.rstrip("\n") + "\n\n" + section.group(0)

@@ -11,10 +11,15 @@ from decimal import Decimal
 from unittest import mock
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
+from adplatform.redis import get_redis
 from ads import budget, services
+from ads.decisions import Player, ad_decide, engine
+from ads.models import Decision, LedgerEntry, LedgerKind
 from ads.pacing import day_plan, pacing_curve, simulate_day
+from ads.streams import drain_decisions
 from ads.tests.factories import AdvertiserFactory, CampaignFactory, CreativeFactory
 from games.tests.factories import AdContainerFactory
 
@@ -85,3 +90,47 @@ def test_the_pacing_curve_compares_spend_with_the_plan(container):
     assert curve[-1]["plan"] == DAILY
     assert curve[11]["plan"] == DAILY / 2
     assert all(p["spent"] in (None, Decimal("0")) for p in curve)
+
+
+def test_the_utc_day_boundary_never_spends_a_day_twice(container):
+    """A day's reservations count against that day, even when their impressions are confirmed after midnight."""
+    campaign = CampaignFactory(max_bid=Decimal("20"), advertiser=AdvertiserFactory(), pacing="ASAP",
+                               total_budget=Decimal("100"), daily_budget=Decimal("0.05"))  # 5 a day  # fmt: skip
+    CreativeFactory(campaign=campaign, kind=container.type)
+    services.campaign_activate(campaign=campaign)
+    day = (timezone.now() + timedelta(days=2)).date()
+    midnight = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+    previous = engine.clock
+
+    def decide_at(moment, n):
+        engine.clock = moment.timestamp
+        try:
+            return [ad_decide(container_id=container.pk, game_id=container.game_id,
+                              player=Player(id=1000 + i, ads_allowed=True)).body for i in range(n)]  # fmt: skip
+        finally:
+            engine.clock = previous
+
+    def confirm_all():
+        drain_decisions()
+        open_ = Decision.objects.filter(campaign=campaign, state="RESERVED")
+        with transaction.atomic():
+            return budget.charges_apply(
+                [budget.Charge(d.id, campaign.pk, d.reserved_amount, LedgerKind.IMPRESSION_CHARGE) for d in open_]
+            )
+
+    # the last minute of a day fills its daily budget, and no more
+    late = decide_at(midnight - timedelta(seconds=30), 6)
+    assert [a.get("source") for a in late].count("campaign") == 5
+    assert late[-1]["reason"] == "daily_budget_exhausted"
+    # its impressions are confirmed after midnight; the new day still has its whole budget
+    assert set(confirm_all().values()) == {"charged"}
+    early = decide_at(midnight + timedelta(seconds=30), 6)
+    assert [a.get("source") for a in early].count("campaign") == 5
+    assert set(confirm_all().values()) == {"charged"}  # nothing shown for free
+
+    by_day = {e.spend_day: e.amount for e in LedgerEntry.objects.filter(campaign=campaign)}
+    assert len(LedgerEntry.objects.filter(campaign=campaign)) == 10
+    assert set(by_day) == {day, day + timedelta(days=1)}
+    for stamp in (day, day + timedelta(days=1)):
+        key = budget.daily_key(campaign.pk, stamp.strftime("%Y%m%d"))
+        assert int(get_redis().get(key)) == budget.to_micros(Decimal("0.05"))
