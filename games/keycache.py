@@ -2,8 +2,9 @@
 
 The key's SHA-256 is looked up once and kept in process memory for
 ``GAME_API_KEY_CACHE_SECONDS``; a revoked key is refused at once by the
-process that revoked it and by the others within that TTL. Using a key
-writes ``last_used_at`` at most once a minute per key and process.
+process that revoked it and, through an invalidation message, by every
+other within milliseconds (the TTL bounds it if the message is lost). Using
+a key writes ``last_used_at`` at most once a minute per key and process.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ class ApiKeyInfo:
         return f"game-key:{self.key_id}"
 
 
-_cache: TTLCache[ApiKeyInfo | None] = TTLCache(ttl=getattr(settings, "GAME_API_KEY_CACHE_SECONDS", 5.0))
+_cache: TTLCache[ApiKeyInfo | None] = TTLCache(
+    ttl=getattr(settings, "GAME_API_KEY_CACHE_SECONDS", 5.0), name="game-api-keys"
+)
 _last_touched: dict[int, float] = {}
 
 
@@ -88,8 +91,17 @@ def _touch(key_id: int) -> None:
     api_key_touch(key_id=key_id)
 
 
-def forget(key_hash: str) -> None:
-    _cache.invalidate(key_hash)
+# Caches keyed by the key's id instead of its hash (the score path's signing keys) listen on this name.
+KEY_IDS = "game-api-key-ids"
+
+
+def forget(key_hash: str, key_id: int | None = None) -> None:
+    """Forget a key here and, after the commit, in every process (a revocation, a game switched off)."""
+    _cache.invalidate_everywhere(key_hash)
+    if key_id is not None:
+        from adplatform import invalidation
+
+        invalidation.publish(KEY_IDS, key_id)
 
 
 def clear() -> None:

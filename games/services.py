@@ -120,6 +120,10 @@ def game_update(*, game: Game, data: dict[str, Any]) -> Game:
     for field, value in data.items():
         setattr(game, field, value)
     _save(game)
+    if "is_active" in data or "slug" in data:
+        # Keys carry the game's activity and slug: every process forgets them at once.
+        for key_hash, key_id in game.api_keys.values_list("key_hash", "pk"):
+            keycache.forget(key_hash, key_id)
     if "is_active" in data:
         serving_version_bump("game activity changed")
     return game
@@ -128,11 +132,11 @@ def game_update(*, game: Game, data: dict[str, Any]) -> Game:
 @transaction.atomic
 def game_delete(*, game: Game) -> None:
     """Delete a game with its containers, playlists and keys."""
-    key_hashes = list(game.api_keys.values_list("key_hash", flat=True))
+    keys = list(game.api_keys.values_list("key_hash", "pk"))
     game_id = game.pk
     game.delete()
-    for key_hash in key_hashes:
-        keycache.forget(key_hash)
+    for key_hash, key_id in keys:
+        keycache.forget(key_hash, key_id)
     serving_version_bump("game deleted")
     logger.info("game deleted", extra={"game_id": game_id})
 
@@ -375,12 +379,12 @@ def api_key_create(*, game: Game, name: str, by=None) -> tuple[GameApiKey, str, 
 
 
 def api_key_revoke(*, key: GameApiKey) -> GameApiKey:
-    """Revoke a key: refused by this process at once, by every other within the key cache's TTL."""
+    """Revoke a key: refused by this process at once, by every other as soon as the invalidation reaches it."""
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at", "updated_at"])
         logger.info("game api key revoked", extra={"game_id": key.game_id, "key_id": key.pk})
-    keycache.forget(key.key_hash)
+    keycache.forget(key.key_hash, key.pk)
     return key
 
 

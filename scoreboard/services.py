@@ -54,6 +54,7 @@ from adplatform.api.errors import DomainError
 from adplatform.api.throttling import parse_rate
 from adplatform.localcache import TTLCache
 from adplatform.redis import LuaScript, get_redis
+from games import keycache
 from games.models import Game, GameApiKey
 from scoreboard import leaderboard, metrics
 from scoreboard.models import (
@@ -170,7 +171,9 @@ class ActionRule:
         return bool(self.cooldown_seconds or self.max_per_hour or self.streak_window)
 
 
-_signing_keys: TTLCache[SigningKey | None] = TTLCache(ttl=getattr(settings, "GAME_API_KEY_CACHE_SECONDS", 5.0))
+_signing_keys: TTLCache[SigningKey | None] = TTLCache(
+    ttl=getattr(settings, "GAME_API_KEY_CACHE_SECONDS", 5.0), name=keycache.KEY_IDS
+)
 _action_rules: TTLCache[dict[str, ActionRule]] = TTLCache(ttl=getattr(settings, "SCORE_ACTION_TYPE_CACHE_SECONDS", 5.0))
 _jwt_keys: dict[tuple[str, int], bytes] = {}
 _dirty_boards: set[int] = set()
