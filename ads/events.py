@@ -117,7 +117,7 @@ def _validate(raw: Any, *, game_id: int, now: datetime) -> dict[str, Any]:
         raise EventRejected("validation_error", "Each event must be an object.")
     event_id = _uuid(raw.get("event_id"), "event_id")
     kind = raw.get("type")
-    if kind not in _TYPES:
+    if not isinstance(kind, str) or kind not in _TYPES:  # {} or [null] would not even hash
         raise EventRejected("validation_error", f"type must be one of {_TYPES_TEXT}.")
     decision_id = _uuid(raw.get("decision_id"), "decision_id")
     claims = tokens.verify(raw.get("tracking_token") or "")
@@ -201,10 +201,17 @@ def event_batch_ingest(*, game_id: int, events: list[Any], server_id: str = "") 
     seen_in_batch: set[str] = set()
     for index, raw in enumerate(events):
         try:
-            record = _validate(raw, game_id=game_id, now=now)
+            try:
+                record = _validate(raw, game_id=game_id, now=now)
+            except (TypeError, ValueError, KeyError, AttributeError, OverflowError, RecursionError):
+                # A shape no check above foresaw: this event is refused, never the batch (and never a 500).
+                logger.warning("event of an unexpected shape rejected", extra={"index": index}, exc_info=True)
+                raise EventRejected("validation_error", "The event is malformed.") from None
         except EventRejected as exc:
             result.rejected.append({"index": index, "code": exc.code, "message": exc.message})
-            metrics.EVENTS.labels(type=str(raw.get("type") if isinstance(raw, dict) else "?")[:16],
+            kind = raw.get("type") if isinstance(raw, dict) else None
+            # Only known types as label values: a caller's strings must not grow the metric's series.
+            metrics.EVENTS.labels(type=kind if isinstance(kind, str) and kind in _TYPES else "?",
                                   verdict="rejected").inc()  # fmt: skip
             continue
         if record["e"] in seen_in_batch:
