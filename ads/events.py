@@ -38,7 +38,7 @@ from adplatform.db import copy_insert, select_any, uuid_array
 from adplatform.redis import LuaScript, get_redis
 from ads import budget, metrics, tokens
 from ads.models import AdEngagement, Decision, DecisionState, EngagementType, LedgerKind
-from ads.streams import GROUP, consumer_name, ensure_group
+from ads.streams import GROUP, StreamReader, consumer_lease, ensure_group
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,6 @@ VIEWABLE_MAX_ANGLE = 55.0
 
 # Invalid traffic thresholds.
 HUMAN_CLICK_MS = 250  # a click this soon after the impression or the previous click is not a person's
-CLAIM_IDLE_MS = 30_000
 
 
 class EventRejected(Exception):
@@ -381,20 +380,6 @@ def _classify(records: list[dict[str, Any]]) -> list[tuple[EngagementRow, budget
     return rows
 
 
-def _read(client, consumer: str, batch: int, pending: list, state: dict) -> list:
-    if pending:
-        return pending.pop()
-    if not state.get("own_pending_done"):
-        # Entries this consumer read before but never acknowledged (it stopped mid-batch).
-        response = client.xreadgroup(GROUP, consumer, {EVENT_STREAM: "0"}, count=batch)
-        entries = response[0][1] if response else []
-        if entries:
-            return entries
-        state["own_pending_done"] = True
-    response = client.xreadgroup(GROUP, consumer, {EVENT_STREAM: ">"}, count=batch)
-    return response[0][1] if response else []
-
-
 def events_drain(*, batch: int = 2000, max_batches: int = 50, crash_after_commit: bool = False) -> int:
     """Store, filter and bill streamed events; return how many stream entries were processed.
 
@@ -405,34 +390,32 @@ def events_drain(*, batch: int = 2000, max_batches: int = 50, crash_after_commit
     drain_decisions()  # decisions first: events refer to them
     client = get_redis()
     ensure_group(client, EVENT_STREAM)
-    consumer = consumer_name()
-    claimed = client.xautoclaim(EVENT_STREAM, GROUP, consumer, CLAIM_IDLE_MS, "0-0", count=batch)[1]
-    pending = [claimed] if claimed else []
     total = 0
-    state: dict = {}
-    for _ in range(max_batches):
-        entries = _read(client, consumer, batch, pending, state)
-        if not entries:
-            break
-        ids = [entry_id for entry_id, _ in entries]
-        records = []
-        for _, fields in entries:
-            if not fields:
-                continue
-            record = json.loads(fields[b"d"])
-            record["pr"], record["sr"] = int(fields.get(b"pr", 0)), int(fields.get(b"sr", 0))
-            records.append(record)
-        stored, charged = _store(records)
-        if crash_after_commit:
-            raise SystemExit("simulated crash between commit and acknowledge")
-        client.xack(EVENT_STREAM, GROUP, *ids)
-        client.xdel(EVENT_STREAM, *ids)
-        total += len(ids)
-        metrics.STREAM_DRAINED.labels(stream="events").inc(len(ids))
-        _count_today(stored)
-        logger.info("events stored", extra={"entries": len(ids), "new": len(stored), "charges": charged})
-        if len(entries) < batch and state.get("own_pending_done"):
-            break
+    with consumer_lease(client, EVENT_STREAM) as consumer:
+        reader = StreamReader(client, EVENT_STREAM, consumer, batch)  # a stopped drainer's entries first
+        for _ in range(max_batches):
+            entries = reader.read()
+            if not entries:
+                break
+            ids = [entry_id for entry_id, _ in entries]
+            records = []
+            for _, fields in entries:
+                if not fields:
+                    continue
+                record = json.loads(fields[b"d"])
+                record["pr"], record["sr"] = int(fields.get(b"pr", 0)), int(fields.get(b"sr", 0))
+                records.append(record)
+            stored, charged = _store(records)
+            if crash_after_commit:
+                raise SystemExit("simulated crash between commit and acknowledge")
+            client.xack(EVENT_STREAM, GROUP, *ids)
+            client.xdel(EVENT_STREAM, *ids)
+            total += len(ids)
+            metrics.STREAM_DRAINED.labels(stream="events").inc(len(ids))
+            _count_today(stored)
+            logger.info("events stored", extra={"entries": len(ids), "new": len(stored), "charges": charged})
+            if len(entries) < batch and reader.caught_up:
+                break
     return total
 
 
