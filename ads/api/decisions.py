@@ -55,6 +55,7 @@ _CREATIVE = inline_serializer(
         "minigame": serializers.JSONField(allow_null=True),
         "click_action": serializers.JSONField(),
     },
+    required=False,  # only a filled answer has one
 )
 DECISION_RESPONSE = inline_serializer(
     "Decision",
