@@ -303,8 +303,10 @@ def asgi_server_factory():
 class CeleryWorker:
     """A real ``celery worker`` process (solo pool) on the test database and Redis broker."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, env: dict[str, str] | None = None, pool: str = "solo"):
         self.name = name
+        self.env = env or {}  # e.g. the fault tests' private Redis as REDIS_URL
+        self.pool = pool  # "prefork": the README's deployment (2 processes), with gossip, mingle and heartbeat
         self.process = None
 
     def start(self) -> CeleryWorker:
@@ -314,10 +316,12 @@ class CeleryWorker:
 
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process; closed in stop()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "adplatform", "worker", "--pool", "solo", "--hostname",
-             f"{self.name}@%h", "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            [sys.executable, "-m", "celery", "-A", "adplatform", "worker", "--hostname", f"{self.name}@%h",
+             "--loglevel", "INFO",
+             *(["--pool", "solo", "--without-gossip", "--without-mingle", "--without-heartbeat"]
+               if self.pool == "solo" else ["--pool", self.pool, "--concurrency", "2"])],
             cwd=Path(__file__).resolve().parent,
-            env=_subprocess_env(LOG_LEVEL="INFO"),
+            env=_subprocess_env(LOG_LEVEL="INFO", **self.env),
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )  # fmt: skip
@@ -349,8 +353,8 @@ class CeleryWorker:
 def celery_worker_factory():
     workers: list[CeleryWorker] = []
 
-    def make(name: str) -> CeleryWorker:
-        worker = CeleryWorker(name).start()
+    def make(name: str, env: dict[str, str] | None = None, pool: str = "solo") -> CeleryWorker:
+        worker = CeleryWorker(name, env, pool).start()
         workers.append(worker)
         return worker
 

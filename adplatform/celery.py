@@ -7,7 +7,10 @@ import time
 from celery import Celery
 from celery.signals import setup_logging, task_failure, task_postrun, task_prerun
 
+from adplatform import kombu_fix
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adplatform.settings")
+kombu_fix.apply()  # the worker must survive a Redis outage (see the module)
 
 app = Celery("adplatform")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -82,8 +82,25 @@ def current_request_id() -> str | None:
     return request_id_var.get()
 
 
+def _declared_too_big(request) -> bool:
+    """An API request whose ``Content-Length`` is over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (a body sent without one is
+    checked as it is read: ``RequestDataTooBig``, which the API's exception handler answers the same way)."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if limit is None or not request.path_info.startswith("/api/"):
+        return False
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0) > limit
+    except ValueError:
+        return False
+
+
 class RequestIDMiddleware:
-    """Take ``X-Request-ID`` from the caller when it is sane, else make one; echo it back."""
+    """Take ``X-Request-ID`` from the caller when it is sane, else make one; echo it back.
+
+    First in both chains (the full one and the game servers' fast lane), it also refuses an API body declared
+    larger than the limit with ``413 payload_too_large`` before anything reads it, on every API route, whether
+    or not its view reads the body.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -94,7 +111,12 @@ class RequestIDMiddleware:
         request.request_id = request_id
         token = request_id_var.set(request_id)
         try:
-            response = self.get_response(request)
+            if _declared_too_big(request):
+                from adplatform.api.exceptions import json_error_response
+
+                response = json_error_response("payload_too_large", "The request body is too large.", 413)
+            else:
+                response = self.get_response(request)
         finally:
             request_id_var.reset(token)
         response["X-Request-ID"] = request_id

@@ -6,6 +6,8 @@ Every variable is documented in ``.env.example``. Without ``DATABASE_URL`` or
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import secrets
 import warnings
@@ -51,6 +53,25 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _field_encryption_keys() -> list[str]:
+    """Keys that encrypt secrets at rest (adplatform.crypto): the first encrypts, all decrypt (rotation)."""
+    keys = env_list("FIELD_ENCRYPTION_KEYS")
+    if keys:
+        return keys
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEYS is missing. Production (DEBUG off) needs one to store signing secrets and Open "
+            "Cloud keys encrypted: generate it with `python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'`."
+        )
+    # Development: a Fernet key derived from the (kept) development SECRET_KEY, as adplatform.crypto.dev_key does
+    digest = hashlib.sha256(b"adplatform field encryption\0" + SECRET_KEY.encode()).digest()
+    return [base64.urlsafe_b64encode(digest).decode()]
+
+
+FIELD_ENCRYPTION_KEYS = _field_encryption_keys()
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])

@@ -7,6 +7,7 @@ use their own Redis database so they never touch a development one.
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-that-is-long-enough-for-the-checks")
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "dGVzdC1vbmx5LWZpZWxkLWVuY3J5cHRpb24ta2V5LTE=")  # test only
 
 from adplatform.redis import celery_broker_url, with_db
 from adplatform.settings import *  # noqa: F403

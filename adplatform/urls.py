@@ -3,11 +3,13 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from adplatform import views
+from adplatform.accounts.forms import AdminLoginForm
 from adplatform.api.exceptions import json_error_response
 
 admin.site.site_header = "Platform administration"
 admin.site.site_title = "Platform admin"
 admin.site.index_title = "Games, campaigns, leaderboards and accounts"
+admin.site.login_form = AdminLoginForm  # failed logins throttled as on the site's login page
 
 
 def api_not_found(request, *args, **kwargs):

@@ -2,40 +2,54 @@
 
 from __future__ import annotations
 
+import contextlib
+from contextlib import contextmanager
+
+import redis
 from celery import shared_task
+from redis.exceptions import LockError
 
 from adplatform.redis import get_redis
 
+LEASE_SECONDS = 5  # a worker killed mid-run holds its lock this long at most; renewed every second while it runs
 
-def _exclusive(name: str, seconds: int):
-    """A Redis lock so a job scheduled every second never runs twice at once."""
-    return get_redis().lock(f"lock:{name}", timeout=seconds, blocking=False)
+
+@contextmanager
+def _exclusive(name: str, seconds: int = LEASE_SECONDS):
+    """A Redis lock so a job scheduled every second never runs twice at once: yields whether this run has it.
+
+    A short lease renewed while the job runs (not a timeout as long as the longest run): a worker killed
+    mid-run (``kill -9``) stops renewing, and the next run starts within ``seconds``.
+    """
+    from ads.streams import kept_alive
+
+    # thread_local=False: the renewal thread extends the lock this thread took
+    lock = get_redis().lock(f"lock:{name}", timeout=seconds, blocking=False, thread_local=False)
+    if not lock.acquire():
+        yield False
+        return
+    try:
+        with kept_alive(lambda: lock.reacquire()):
+            yield True
+    finally:
+        with contextlib.suppress(redis.RedisError, LockError):  # lapsed (Redis away longer than the lease)
+            lock.release()
 
 
 @shared_task(ignore_result=True)
 def drain_decisions() -> int:
     from ads.streams import drain_decisions as drain
 
-    lock = _exclusive("drain_decisions", 60)
-    if not lock.acquire():
-        return 0
-    try:
-        return drain()
-    finally:
-        lock.release()
+    with _exclusive("drain_decisions") as mine:
+        return drain() if mine else 0
 
 
 @shared_task(ignore_result=True)
 def drain_events() -> int:
     from ads.events import events_drain
 
-    lock = _exclusive("drain_events", 120)
-    if not lock.acquire():
-        return 0
-    try:
-        return events_drain()
-    finally:
-        lock.release()
+    with _exclusive("drain_events") as mine:
+        return events_drain() if mine else 0
 
 
 @shared_task(ignore_result=True)
@@ -61,10 +75,5 @@ def rollup_performance() -> dict:
     """Every minute: the current and previous hour of ``AdPerformance``, plus hours late rows touched."""
     from ads.reporting import performance_rollup_recent
 
-    lock = _exclusive("rollup_performance", 300)
-    if not lock.acquire():
-        return {}
-    try:
-        return performance_rollup_recent()
-    finally:
-        lock.release()
+    with _exclusive("rollup_performance") as mine:
+        return performance_rollup_recent() if mine else {}

@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from adplatform.crypto import EncryptedTextField
+
 
 class TimeStamped(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
@@ -66,7 +68,8 @@ class Game(TimeStamped):
     last_sync_error = models.TextField(blank=True)
     is_active = models.BooleanField(default=True)
     # Write-only: set through games.services.game_set_open_cloud_key; never rendered, serialized or logged.
-    open_cloud_api_key = models.TextField(
+    # Stored encrypted (FIELD_ENCRYPTION_KEYS); read back in plain text by the code that calls Open Cloud.
+    open_cloud_api_key = EncryptedTextField(
         blank=True, editable=False, help_text="Open Cloud API key for MessagingService (write-only)."
     )
 
@@ -288,15 +291,15 @@ class GameApiKey(TimeStamped):
     """``X-API-Key`` of a game server. Only the SHA-256 of the key is kept.
 
     The signing secret must be readable to verify HMAC signatures, so it is
-    kept as is; it is shown once at creation and never again by any page or
-    endpoint.
+    kept encrypted (``FIELD_ENCRYPTION_KEYS``), not hashed; it is shown once at
+    creation and never again by any page or endpoint.
     """
 
     game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="api_keys")
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=16)
     key_hash = models.CharField(max_length=64, unique=True)
-    signing_secret = models.CharField(max_length=128)
+    signing_secret = EncryptedTextField()
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import authentication, exceptions
 
+from adplatform import auth_throttle
 from adplatform.accounts import selectors, services
 
 
@@ -21,6 +22,8 @@ class PersonalAccessTokenAuthentication(authentication.BaseAuthentication):
         if not key or " " in key:
             raise exceptions.AuthenticationFailed("Malformed token header.", code="token_invalid")
         token = selectors.token_get_by_key(key)
+        if token is None or token.revoked_at is not None or not token.is_active:
+            auth_throttle.api_failure("token", request)  # counted per address; 429 once it is locked
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid token.", code="token_invalid")
         if token.revoked_at is not None:

@@ -1,12 +1,51 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 
 from adplatform.accounts.models import User
 
 
-class LoginForm(AuthenticationForm):
+class ThrottledLoginMixin:
+    """Failed logins counted per account and per address; a locked one is refused before the password is checked."""
+
+    locked_message = (
+        "Too many failed login attempts for this account or from this address. Try again in %(minutes)s "
+        "minute(s); the right password will not work before then."
+    )
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        from adplatform import auth_throttle
+        from adplatform.api.client_ip import client_ip
+
+        request = getattr(self, "request", None)
+        scopes = auth_throttle.login_scopes(self.data.get("username", ""), client_ip(request) if request else "unknown")
+        wait = auth_throttle.locked_for("login", scopes)
+        if not wait:
+            try:
+                cleaned = super().clean()
+            except ValidationError as exc:
+                if getattr(exc, "code", None) != "invalid_login":
+                    raise
+                wait = auth_throttle.record_failure("login", scopes)
+                if not wait:
+                    raise
+            else:
+                auth_throttle.reset("login", {"account": scopes["account"]})
+                return cleaned
+        else:
+            auth_throttle.record_failure("login", scopes)  # still trying while locked: counted, and extends it
+        raise ValidationError(self.locked_message, code="locked", params={"minutes": max(1, -(-wait // 60))})
+
+
+class AdminLoginForm(ThrottledLoginMixin, AdminAuthenticationForm):
+    """The admin's login, throttled like the site's."""
+
+
+class LoginForm(ThrottledLoginMixin, AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
         "inactive": "This account is waiting for approval by our staff. We will email you when it is ready.",

@@ -30,6 +30,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "nonce_reused": (409, "The request's nonce was already used within the timestamp window."),
     "action_duplicate": (409, "This action id was already credited for the game."),
     "batch_too_large": (413, "The batch holds more items than allowed."),
+    "payload_too_large": (413, "The request body is larger than the server accepts."),
     "unsupported_media_type": (415, "The body must be application/json."),
     "unprocessable": (422, "The request is well-formed but cannot be processed."),
     "action_type_invalid": (422, "The action type is unknown or inactive for this game."),

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
@@ -70,6 +71,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         # A service's rule failed: the same 400 a serializer would give.
         details = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return Response(error_body("validation_error", "Invalid input.", details), status=400)
+    if isinstance(exc, RequestDataTooBig):  # Django's DATA_UPLOAD_MAX_MEMORY_SIZE, raised when the body is read
+        return Response(error_body("payload_too_large", "The request body is too large."), status=413)
+    if isinstance(exc, RecursionError):  # the JSON parser on a body nested thousands deep
+        return Response(error_body("malformed_json", "The JSON is nested too deeply."), status=400)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -63,6 +63,7 @@ def test_settings_module_uses_given_servers():
             "ADPLATFORM_IGNORE_DOTENV": "1",
             "DEBUG": "false",
             "SECRET_KEY": "x" * 50,
+            "FIELD_ENCRYPTION_KEYS": "dGVzdC1vbmx5LWZpZWxkLWVuY3J5cHRpb24ta2V5LTE=",
             "DATABASE_URL": "postgres://alice@db.internal:6543/ads",
             "REDIS_URL": "redis://cache.internal:6380/3",
         },

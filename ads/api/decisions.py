@@ -55,6 +55,7 @@ _CREATIVE = inline_serializer(
         "minigame": serializers.JSONField(allow_null=True),
         "click_action": serializers.JSONField(),
     },
+    required=False,  # only a filled answer has one
 )
 DECISION_RESPONSE = inline_serializer(
     "Decision",
@@ -95,7 +96,7 @@ class DecisionView(APIView):
         try:
             info, _ = GameApiKeyAuthentication().authenticate(request)
             container_id, player, server_id = parse_decision_request(json.loads(request.body))
-        except (exceptions.APIException, ValueError, RequestDataTooBig):
+        except (exceptions.APIException, ValueError, RecursionError, RequestDataTooBig):
             return None
         try:
             result = ad_decide(container_id=container_id, game_id=info.game_id, player=player, server_id=server_id)
@@ -170,10 +171,13 @@ def parse_decision_request(data) -> tuple[int, Player, str]:
         player_errors["country"] = ["An ISO 3166 two-letter country code, e.g. US."]
         country = ""
     device = raw.get("device") or ""
-    if device and device not in _DEVICES:
+    if not isinstance(device, str):  # [null] or {} would not even hash
+        player_errors["device"] = [f"One of {', '.join(sorted(_DEVICES))}."]
+        device = ""
+    elif device and device not in _DEVICES:
         player_errors["device"] = [f"One of {', '.join(sorted(_DEVICES))}."]
     age = raw.get("age_bracket") or "unknown"
-    if age not in _AGE_BRACKETS:
+    if not isinstance(age, str) or age not in _AGE_BRACKETS:
         player_errors["age_bracket"] = ["One of under13, 13+, unknown."]
     ads_allowed = raw.get("ads_allowed", False)
     if type(ads_allowed) is not bool:

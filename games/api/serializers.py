@@ -86,6 +86,8 @@ class GameStatsSerializer(serializers.ModelSerializer):
 class GameSerializer(serializers.ModelSerializer):
     stats = GameStatsSerializer(source="*", read_only=True)
     roblox_url = serializers.CharField(read_only=True)
+    # Empty until the first sync: documented as a plain string, since "" is no URI (the schema must hold)
+    icon_url = serializers.CharField(read_only=True, help_text="The game icon's URL; empty before the first sync.")
 
     class Meta:
         model = Game

@@ -2,13 +2,15 @@
 
 Migrates, seeds the demo data, then supervises its children. Ctrl-C (or
 SIGTERM) stops the children, then the embedded PostgreSQL and Redis, if this
-process started them. If a child dies, everything stops with an error, so a
-half-running platform is never mistaken for a working one.
+process started them. A child that dies is logged and started again after a
+backoff (1 s, doubling up to 30 s; back to 1 s once it has run a minute), so one
+crash (a worker killed, a lost database) never stops the rest of the platform.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import subprocess
@@ -18,9 +20,32 @@ import urllib.request
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from adplatform import embedded
+
+logger = logging.getLogger("adplatform.supervisor")
+
+RESTART_BACKOFF_FIRST = 1.0
+RESTART_BACKOFF_MAX = 30.0
+HEALTHY_AFTER = 60.0  # a child that ran this long is restarted at once again (backoff reset)
+
+
+class Child:
+    """One supervised process and what it takes to start it again."""
+
+    def __init__(self, name: str, argv: list[str], env: dict, required: bool):
+        self.name, self.argv, self.env, self.required = name, argv, env, required
+        self.process: subprocess.Popen | None = None
+        self.started_at = 0.0
+        self.restarts = 0
+        self.backoff = RESTART_BACKOFF_FIRST
+        self.restart_at: float | None = None  # when a dead child is due to be started again
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self.argv, env=self.env, cwd=settings.BASE_DIR, start_new_session=True)
+        self.started_at = time.monotonic()
+        self.restart_at = None
 
 
 class Command(BaseCommand):
@@ -40,7 +65,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        self._children: list[tuple[str, subprocess.Popen]] = []
+        self._children: list[Child] = []
         self._stopping = False
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
@@ -97,9 +122,10 @@ class Command(BaseCommand):
         self._supervise()
 
     def _spawn(self, name: str, argv: list[str], env: dict, required: bool = True) -> None:
-        process = subprocess.Popen(argv, env=env, cwd=settings.BASE_DIR, start_new_session=True)
-        self._children.append((name if required else f"~{name}", process))
-        self.stdout.write(f"started {name} (pid {process.pid})")
+        child = Child(name, argv, env, required)
+        child.start()
+        self._children.append(child)
+        self.stdout.write(f"started {name} (pid {child.process.pid})")
 
     def _wait_ready(self, url: str, timeout: float = 60) -> bool:
         deadline = time.monotonic() + timeout
@@ -115,11 +141,37 @@ class Command(BaseCommand):
         return False
 
     def _check_children(self) -> None:
-        for name, process in self._children:
-            code = process.poll()
-            if code is not None and not name.startswith("~") and not self._stopping:
-                self._stop_children()
-                raise CommandError(f"{name} exited with code {code}; stopped the platform.")
+        """Restart each dead child after its backoff; an optional one (``--extra``) that exits 0 is done."""
+        now = time.monotonic()
+        for child in self._children:
+            if self._stopping or child.process is None:
+                continue
+            code = child.process.poll()
+            if code is None:
+                if now - child.started_at >= HEALTHY_AFTER:
+                    child.backoff = RESTART_BACKOFF_FIRST
+                continue
+            if child.restart_at is None:
+                if code == 0 and not child.required:
+                    child.process = None  # a one-off extra command that finished
+                    continue
+                child.restart_at = now + child.backoff
+                logger.error(
+                    "%s exited with code %s; restarting it in %.0f s",
+                    child.name, code, child.backoff,
+                    extra={"child": child.name, "exit_code": code, "restart_in_s": child.backoff,
+                           "restarts": child.restarts},
+                )  # fmt: skip
+                self.stderr.write(f"{child.name} exited with code {code}; restarting it in {child.backoff:.0f} s")
+                child.backoff = min(child.backoff * 2, RESTART_BACKOFF_MAX)
+            elif now >= child.restart_at:
+                child.restarts += 1
+                child.start()
+                logger.warning(
+                    "%s restarted (pid %s)", child.name, child.process.pid,
+                    extra={"child": child.name, "pid": child.process.pid, "restarts": child.restarts},
+                )  # fmt: skip
+                self.stdout.write(f"restarted {child.name} (pid {child.process.pid}, restart {child.restarts})")
 
     def _supervise(self) -> None:
         try:
@@ -135,12 +187,13 @@ class Command(BaseCommand):
 
     def _stop_children(self) -> None:
         self._stopping = True
-        for _, process in self._children:
+        running = [(c.name, c.process) for c in self._children if c.process is not None]
+        for _, process in running:
             if process.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGTERM)
         deadline = time.monotonic() + 15
-        for name, process in self._children:
+        for name, process in running:
             try:
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
