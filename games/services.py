@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from adplatform.serving import serving_version_bump
-from games import keycache
+from games import jobs, keycache
 from games.models import (
     AdContainer,
     Asset,
@@ -35,7 +35,7 @@ from games.models import (
 
 logger = logging.getLogger(__name__)
 
-API_KEY_PREFIX = "gk_"
+API_KEY_PREFIX = keycache.API_KEY_PREFIX
 SIGNING_SECRET_PREFIX = "gs_"  # noqa: S105 - a public prefix, not a secret
 MAX_PLAYLIST_ITEMS = 50
 
@@ -74,9 +74,7 @@ def _save(instance, *, update_fields: list[str] | None = None) -> None:
 
 
 def _enqueue_game_sync(game_id: int) -> None:
-    from games.tasks import game_sync
-
-    transaction.on_commit(lambda: game_sync.delay(game_id))
+    transaction.on_commit(lambda: jobs.task(jobs.GAME_SYNC).delay(game_id))
 
 
 # --------------------------------------------------------------------------- games
@@ -281,9 +279,7 @@ def asset_get_or_create(*, roblox_asset_id: Any) -> Asset:
     asset_id = _positive_int(roblox_asset_id, "roblox_asset_id")
     asset, created = Asset.objects.get_or_create(roblox_asset_id=asset_id)
     if created:
-        from games.tasks import asset_sync
-
-        transaction.on_commit(lambda: asset_sync.delay([asset_id]))
+        transaction.on_commit(lambda: jobs.task(jobs.ASSET_SYNC).delay([asset_id]))
     return asset
 
 
