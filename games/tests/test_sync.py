@@ -26,6 +26,7 @@ from games.models import Game
 from games.tests.factories import AdContainerFactory, AssetFactory, GameFactory, PlaylistFactory
 from integrations.roblox.errors import RobloxUnavailable
 from integrations.tests import roblox_bodies as rb
+
 # The Roblox fixtures (responses, no sleeping), as in integrations/tests: tests take ``rsps`` by name.
 from integrations.tests.fixtures import _jitter_at_upper_bound, _roblox_settings, rsps, sleeps  # noqa: F401
 
