@@ -401,6 +401,9 @@ ROBLOX_CACHE_TTLS = {
     "asset_details": env_int("ROBLOX_CACHE_TTL_ASSET_DETAILS", 600),
     "not_found": env_int("ROBLOX_CACHE_TTL_NOT_FOUND", 60),
 }
+# How long a data API request whose answer is not cached waits for the worker asking Roblox (then 503 with
+# Retry-After): web requests never call Roblox themselves.
+ROBLOX_DATA_API_WAIT_MS = env_int("ROBLOX_DATA_API_WAIT_MS", 1500)
 # Per-account rate of the Roblox data API (/api/v1/roblox/...), on top of the default throttles.
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["roblox"] = env_str("THROTTLE_ROBLOX", "300/min")
 

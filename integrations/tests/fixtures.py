@@ -38,3 +38,15 @@ def _roblox_settings(settings):
 @pytest.fixture(autouse=True)
 def _jitter_at_upper_bound(monkeypatch):
     monkeypatch.setattr(http, "jitter", lambda low, high: high)
+
+
+@pytest.fixture(autouse=True)
+def _tasks_run_inline():
+    """A data API request's refresh runs in the request, as a worker would run it (the real worker is tested
+    in test_readthrough.py)."""
+    from celery import current_app
+
+    before = current_app.conf.task_always_eager
+    current_app.conf.task_always_eager = True
+    yield
+    current_app.conf.task_always_eager = before
