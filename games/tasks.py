@@ -13,7 +13,7 @@ from celery import shared_task
 
 from games import messaging, sync
 from games.jobs import PUBLISH_SERVING_CHANGE
-from integrations.backoff import retry_countdown
+from integrations.backoff import delay, exponential, retry_countdown
 from integrations.roblox.errors import RobloxUnavailable
 
 logger = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def _assets_again_later(roblox_asset_ids: list[int], pending_round: int) -> None
             extra={"assets": len(roblox_asset_ids), "rounds": pending_round},
         )
         return
-    countdown = min(ASSET_PENDING_MAX_DELAY, ASSET_PENDING_FIRST_DELAY * 2**pending_round)
+    countdown = delay(exponential(base=ASSET_PENDING_FIRST_DELAY, cap=ASSET_PENDING_MAX_DELAY), pending_round + 1)
     asset_sync.apply_async(args=[roblox_asset_ids], kwargs={"pending_round": pending_round + 1}, countdown=countdown)
 
 

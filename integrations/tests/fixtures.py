@@ -35,9 +35,18 @@ def _roblox_settings(settings):
     settings.ROBLOX_CACHE_TTLS = dict(settings.ROBLOX_CACHE_TTLS)
 
 
+class _UpperBound:
+    @staticmethod
+    def uniform(low: float, high: float) -> float:
+        return high
+
+
 @pytest.fixture(autouse=True)
 def _jitter_at_upper_bound(monkeypatch):
-    monkeypatch.setattr(http, "jitter", lambda low, high: high)
+    # tenacity's random waits draw from tenacity.wait's ``random``; only that module sees the pinned one.
+    import tenacity.wait
+
+    monkeypatch.setattr(tenacity.wait, "random", _UpperBound())
 
 
 @pytest.fixture(autouse=True)
