@@ -93,6 +93,17 @@ def test_integrations_import_nothing_above_them():
         assert "from ads" not in source and "from scoreboard" not in source, path
 
 
+def test_games_import_nothing_from_ads_or_scoreboard():
+    for path in (ROOT / "games").rglob("*.py"):
+        if "tests" in path.parts or "migrations" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert node.module.split(".")[0] not in ("ads", "scoreboard"), (path, node.module)
+            elif isinstance(node, ast.Import):
+                assert all(a.name.split(".")[0] not in ("ads", "scoreboard") for a in node.names), path
+
+
 def test_the_serving_version_imports_none_of_its_listeners():
     assert _graph()["adplatform.serving"] == set()
     source = (ROOT / "adplatform" / "serving.py").read_text()
