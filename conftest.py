@@ -10,31 +10,67 @@ import pytest
 
 from adplatform.redis import get_redis, reset_redis_client
 
-_session_lock = None
+_session_locks: list = []
+
+
+def _redis_identity(url: str) -> str:
+    """The Redis *database* a URL names: server and db number, whatever the spelling (password, default port)."""
+    from redis.connection import parse_url
+
+    parts = parse_url(url)
+    db = int(parts.get("db") or 0)
+    if parts.get("path"):  # unix socket
+        return f"redis+unix:{os.path.realpath(parts['path'])}/{db}"
+    host = (parts.get("host") or "127.0.0.1").lower()
+    host = "127.0.0.1" if host == "localhost" else host
+    return f"redis://{host}:{int(parts.get('port') or 6379)}/{db}"
+
+
+def _postgres_identity(database: dict) -> str:
+    """The PostgreSQL test database pytest-django creates and drops for these settings."""
+    host = (database.get("HOST") or "127.0.0.1").lower()
+    host = "127.0.0.1" if host == "localhost" else host
+    name = (database.get("TEST") or {}).get("NAME") or f"test_{database['NAME']}"
+    return f"postgresql://{host}:{database.get('PORT') or 5432}/{name}"
+
+
+def session_lock_keys(settings) -> list[str]:
+    """What a test session must own alone, each locked on its own: its test database and its Redis database.
+
+    One lock per resource, not one per pair: two runs on different databases but the same Redis database
+    (or the reverse) would otherwise both go ahead and empty each other's data.
+    """
+    return sorted({_postgres_identity(settings.DATABASES["default"]), _redis_identity(settings.REDIS_URL)})
+
+
+def session_lock_path(key: str) -> str:
+    import hashlib
+
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return os.path.join(tempfile.gettempdir(), f"adplatform-tests-{digest}.lock")
 
 
 def pytest_configure(config):
-    """One test session at a time per database and Redis: they share the test database and Redis db.
+    """One test session at a time per test database and per Redis database.
 
-    A second ``make test`` (or a helper's run) waits here instead of dropping the first one's database.
+    A second ``make test`` (or a helper's run) on the same database, or on the same Redis database, waits here
+    instead of dropping the first one's database or flushing its Redis data. Locks are taken in a fixed
+    (sorted) order, so two sessions never wait on each other.
     """
-    global _session_lock
-    import hashlib
-    import tempfile
-
     import fasteners
     from django.conf import settings
 
-    digest = hashlib.sha256(f"{settings.DATABASE_URL}|{settings.REDIS_URL}".encode()).hexdigest()[:16]
-    _session_lock = fasteners.InterProcessLock(os.path.join(tempfile.gettempdir(), f"adplatform-tests-{digest}.lock"))
-    if not _session_lock.acquire(blocking=False):
-        print("Another test session uses the same database and Redis; waiting for it to finish...")
-        _session_lock.acquire()
+    for key in session_lock_keys(settings):
+        lock = fasteners.InterProcessLock(session_lock_path(key))
+        if not lock.acquire(blocking=False):
+            print(f"Another test session uses {key}; waiting for it to finish...")
+            lock.acquire()
+        _session_locks.append(lock)
 
 
 def pytest_unconfigure(config):
-    if _session_lock is not None:
-        _session_lock.release()
+    while _session_locks:
+        _session_locks.pop().release()
 
 
 @pytest.fixture(autouse=True)

@@ -119,8 +119,8 @@ def api_failure(kind: str, request) -> None:
     """A bad ``X-API-Key`` or personal access token: counted; once the address is locked, 429 instead of 401."""
     from rest_framework import exceptions
 
-    from adplatform.api.client_ip import client_ip
+    from adplatform.api.client import client_ip
 
-    wait = record_failure(kind, {"ip": client_ip(request)}, path=request.path)
+    wait = record_failure(kind, {"ip": client_ip(request) or "unknown"}, path=request.path)
     if wait:
         raise exceptions.Throttled(wait=wait, detail="Too many failed authentications from this address.")

@@ -426,5 +426,17 @@ ROBLOX_CACHE_TTLS = {
     "asset_details": env_int("ROBLOX_CACHE_TTL_ASSET_DETAILS", 600),
     "not_found": env_int("ROBLOX_CACHE_TTL_NOT_FOUND", 60),
 }
+# How long a data API request whose answer is not cached waits for the worker asking Roblox (then 503 with
+# Retry-After): web requests never call Roblox themselves.
+ROBLOX_DATA_API_WAIT_MS = env_int("ROBLOX_DATA_API_WAIT_MS", 1500)
 # Per-account rate of the Roblox data API (/api/v1/roblox/...), on top of the default throttles.
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["roblox"] = env_str("THROTTLE_ROBLOX", "300/min")
+
+# --------------------------------------------------------------------------- client addresses behind proxies
+# Every throttle and block takes the client's address from adplatform.api.client.client_ip, which believes
+# X-Forwarded-For only for the hops our own proxies appended. NUM_PROXIES: how many reverse proxies stand in
+# front of the application (0: ignore the header). TRUSTED_PROXIES: their addresses or CIDR ranges; when set,
+# the header is read only from such a peer and the client is the right-most address that is not one of them.
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES  # DRF's own get_ident agrees with client_ip

@@ -1,4 +1,8 @@
-"""Staff tools for games. Saves and actions go through games/services.py."""
+"""Staff tools for games. Saves, actions and deletes (one or "delete selected") go through games/services.py.
+
+Records that are history or belong to Roblox (status changes, assets) and keys (revoked, not deleted) cannot be
+deleted here.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +29,24 @@ from games.models import (
 
 class ServiceSaveMixin:
     """Admin saves call the service that owns the write; its errors show on the form."""
+
+    # Rows the delete service removes with the object (keys, status history) though staff may not delete them
+    # on their own: their missing delete permission does not stop the parent's delete page.
+    deleted_with: tuple = ()
+
+    def service_delete(self, objects: list) -> None:
+        raise NotImplementedError
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, perms_needed - {m._meta.verbose_name for m in self.deleted_with}, protected
+
+    def delete_model(self, request, obj):
+        self.service_delete([obj])
+
+    def delete_queryset(self, request, queryset):
+        # "Delete selected" goes through the same service as deleting one: bumps, cache forgetting, logs.
+        self.service_delete(list(queryset))
 
     def _report(self, request, exc: ValidationError) -> None:
         for field, errors in (exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}).items():
@@ -110,6 +132,7 @@ class GameAdmin(ServiceSaveMixin, admin.ModelAdmin):
     ]
     inlines = [AdContainerInline, GameApiKeyInline]
     actions = ["sync_now"]
+    deleted_with = (GameApiKey, ContainerStatusChange)
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_containers=Count("containers"))
@@ -151,8 +174,8 @@ class GameAdmin(ServiceSaveMixin, admin.ModelAdmin):
         # The key must not reach error reports or logs through the POST data.
         return super().changeform_view(request, object_id, form_url, extra_context)
 
-    def delete_model(self, request, obj):
-        services.game_delete(game=obj)
+    def service_delete(self, objects):
+        services.games_delete(games=objects)
 
     @admin.action(description="Sync now from Roblox")
     def sync_now(self, request, queryset):
@@ -194,6 +217,7 @@ class AdContainerAdmin(ServiceSaveMixin, admin.ModelAdmin):
     readonly_fields = ["created_at", "updated_at"]
     inlines = [ContainerStatusChangeInline]
     actions = ["set_active", "set_inactive", "set_maintenance"]
+    deleted_with = (ContainerStatusChange,)
 
     def save_model(self, request, obj, form, change):
         data = {f: form.cleaned_data[f] for f in services.CONTAINER_FIELDS if f in form.cleaned_data}
@@ -206,8 +230,8 @@ class AdContainerAdmin(ServiceSaveMixin, admin.ModelAdmin):
             obj.pk = created.pk
             obj.refresh_from_db()
 
-    def delete_model(self, request, obj):
-        services.container_delete(container=obj)
+    def service_delete(self, objects):
+        services.containers_delete(containers=objects)
 
     def _set_status(self, request, queryset, status: str) -> None:
         changed = 0
@@ -243,7 +267,7 @@ class PlaylistItemInline(admin.TabularInline):
 
 
 @admin.register(Playlist)
-class PlaylistAdmin(admin.ModelAdmin):
+class PlaylistAdmin(ServiceSaveMixin, admin.ModelAdmin):
     list_display = ["name", "game", "container_type", "updated_at"]
     list_filter = ["container_type", ("game", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "game__name"]
@@ -282,8 +306,8 @@ class PlaylistAdmin(admin.ModelAdmin):
             ],
         )
 
-    def delete_model(self, request, obj):
-        services.playlist_delete(playlist=obj)
+    def service_delete(self, objects):
+        services.playlists_delete(playlists=objects)
 
 
 @admin.register(Asset)
@@ -301,12 +325,13 @@ class AssetAdmin(admin.ModelAdmin):
             return "—"
         return format_html('<img src="{}" alt="" width="48" height="48" loading="lazy">', obj.thumbnail_url)
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # the platform's record of a Roblox asset; creatives and playlists point at it
+
     @admin.action(description="Sync now from Roblox")
     def sync_now(self, request, queryset):
-        from games.tasks import asset_sync
-
-        asset_sync.delay(list(queryset.values_list("roblox_asset_id", flat=True)))
-        self.message_user(request, f"Sync queued for {queryset.count()} asset(s).", messages.SUCCESS)
+        ids = services.assets_request_sync(roblox_asset_ids=queryset.values_list("roblox_asset_id", flat=True))
+        self.message_user(request, f"Sync queued for {len(ids)} asset(s).", messages.SUCCESS)
 
 
 @admin.register(GameApiKey)
@@ -321,6 +346,9 @@ class GameApiKeyAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # created by the game's owner, who alone sees the key and secret
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoked, not deleted: score history keeps pointing at the key
 
     @admin.action(description="Revoke selected keys")
     def revoke(self, request, queryset):
@@ -342,3 +370,6 @@ class ContainerStatusChangeAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the audit trail of container status

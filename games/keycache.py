@@ -4,7 +4,9 @@ The key's SHA-256 is looked up once and kept in process memory for
 ``GAME_API_KEY_CACHE_SECONDS``; a revoked key is refused at once by the
 process that revoked it and, through an invalidation message, by every
 other within milliseconds (the TTL bounds it if the message is lost). Using
-a key writes ``last_used_at`` at most once a minute per key and process.
+a key writes ``last_used_at`` at most once a minute per key and process, through the recorder the games app
+registers (:func:`set_use_recorder`: ``games.services.api_key_touch``), so that this cache, which the
+services use to forget keys, does not import them back.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -19,6 +22,7 @@ from django.conf import settings
 from adplatform.localcache import TTLCache
 
 LAST_USED_RESOLUTION = 60.0
+API_KEY_PREFIX = "gk_"
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,13 @@ _cache: TTLCache[ApiKeyInfo | None] = TTLCache(
     ttl=getattr(settings, "GAME_API_KEY_CACHE_SECONDS", 5.0), name="game-api-keys"
 )
 _last_touched: dict[int, float] = {}
+_record_use: Callable[[int], None] | None = None
+
+
+def set_use_recorder(record: Callable[[int], None]) -> None:
+    """Register the write that records a key's use (called with the key id, at most once a minute per key)."""
+    global _record_use
+    _record_use = record
 
 
 def hash_key(raw: str) -> str:
@@ -70,8 +81,6 @@ def _load(digest: str) -> ApiKeyInfo | None:
 
 def lookup(raw: str) -> ApiKeyInfo | None:
     """The key's info, or None for a key that does not exist (revoked keys come back with ``revoked``)."""
-    from games.services import API_KEY_PREFIX
-
     if not raw.startswith(API_KEY_PREFIX) or len(raw) > 100:
         return None
     digest = hash_key(raw)
@@ -86,9 +95,8 @@ def _touch(key_id: int) -> None:
     if now - _last_touched.get(key_id, float("-inf")) < LAST_USED_RESOLUTION:
         return
     _last_touched[key_id] = now
-    from games.services import api_key_touch
-
-    api_key_touch(key_id=key_id)
+    if _record_use is not None:
+        _record_use(key_id)
 
 
 # Caches keyed by the key's id instead of its hash (the score path's signing keys) listen on this name.

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from adplatform.serving import serving_version_bump
-from games import keycache
+from games import jobs, keycache
 from games.models import (
     AdContainer,
     Asset,
@@ -35,7 +35,7 @@ from games.models import (
 
 logger = logging.getLogger(__name__)
 
-API_KEY_PREFIX = "gk_"
+API_KEY_PREFIX = keycache.API_KEY_PREFIX
 SIGNING_SECRET_PREFIX = "gs_"  # noqa: S105 - a public prefix, not a secret
 MAX_PLAYLIST_ITEMS = 50
 
@@ -74,9 +74,7 @@ def _save(instance, *, update_fields: list[str] | None = None) -> None:
 
 
 def _enqueue_game_sync(game_id: int) -> None:
-    from games.tasks import game_sync
-
-    transaction.on_commit(lambda: game_sync.delay(game_id))
+    transaction.on_commit(lambda: jobs.task(jobs.GAME_SYNC).delay(game_id))
 
 
 # --------------------------------------------------------------------------- games
@@ -129,16 +127,27 @@ def game_update(*, game: Game, data: dict[str, Any]) -> Game:
     return game
 
 
-@transaction.atomic
 def game_delete(*, game: Game) -> None:
     """Delete a game with its containers, playlists and keys."""
-    keys = list(game.api_keys.values_list("key_hash", "pk"))
-    game_id = game.pk
-    game.delete()
+    games_delete(games=[game])
+
+
+@transaction.atomic
+def games_delete(*, games: Iterable[Game]) -> list[int]:
+    """Delete games with their containers, playlists and keys (the admin's "delete selected" too).
+
+    Their keys are forgotten by the key cache and the serving version is bumped once. Returns the ids deleted.
+    """
+    ids = sorted({game.pk for game in games})
+    if not ids:
+        return []
+    keys = list(GameApiKey.objects.filter(game_id__in=ids).values_list("key_hash", "pk"))
+    Game.objects.filter(pk__in=ids).delete()
     for key_hash, key_id in keys:
         keycache.forget(key_hash, key_id)
     serving_version_bump("game deleted")
-    logger.info("game deleted", extra={"game_id": game_id})
+    logger.info("games deleted", extra={"game_ids": ids, "keys_forgotten": len(key_hashes)})
+    return ids
 
 
 def game_request_sync(*, game: Game) -> Game:
@@ -269,12 +278,22 @@ def container_set_status(*, container: AdContainer, status: str, reason: str = "
     return container
 
 
-@transaction.atomic
 def container_delete(*, container: AdContainer) -> None:
-    container_id = container.pk
-    container.delete()
-    serving_version_bump("container deleted")
-    logger.info("container deleted", extra={"container_id": container_id})
+    containers_delete(containers=[container])
+
+
+@transaction.atomic
+def containers_delete(*, containers: Iterable[AdContainer]) -> list[int]:
+    """Delete containers (the admin's "delete selected" too): they stop serving at the next version, bumped once
+    for their games. Returns the ids deleted."""
+    ids = sorted({container.pk for container in containers})
+    if not ids:
+        return []
+    game_ids = set(AdContainer.objects.filter(pk__in=ids).values_list("game_id", flat=True))
+    AdContainer.objects.filter(pk__in=ids).delete()
+    serving_version_bump("container deleted", game_ids=game_ids)
+    logger.info("containers deleted", extra={"container_ids": ids})
+    return ids
 
 
 # --------------------------------------------------------------------------- assets and playlists
@@ -285,10 +304,16 @@ def asset_get_or_create(*, roblox_asset_id: Any) -> Asset:
     asset_id = _positive_int(roblox_asset_id, "roblox_asset_id")
     asset, created = Asset.objects.get_or_create(roblox_asset_id=asset_id)
     if created:
-        from games.tasks import asset_sync
-
-        transaction.on_commit(lambda: asset_sync.delay([asset_id]))
+        transaction.on_commit(lambda: jobs.task(jobs.ASSET_SYNC).delay([asset_id]))
     return asset
+
+
+def assets_request_sync(*, roblox_asset_ids: Iterable[int]) -> list[int]:
+    """Ask the worker to refresh these assets' thumbnails, moderation state and details now."""
+    ids = sorted({int(i) for i in roblox_asset_ids})
+    if ids:
+        transaction.on_commit(lambda: jobs.task(jobs.ASSET_SYNC).delay(ids))
+    return ids
 
 
 @transaction.atomic
@@ -349,10 +374,22 @@ def playlist_set_items(*, playlist: Playlist, items: Iterable[dict[str, Any]]) -
     return built
 
 
-@transaction.atomic
 def playlist_delete(*, playlist: Playlist) -> None:
-    playlist.delete()  # containers fall back to no house content (SET_NULL)
-    serving_version_bump("playlist deleted")
+    playlists_delete(playlists=[playlist])
+
+
+@transaction.atomic
+def playlists_delete(*, playlists: Iterable[Playlist]) -> list[int]:
+    """Delete playlists (the admin's "delete selected" too); their containers fall back to no house content
+    (SET_NULL). The serving version is bumped once for their games. Returns the ids deleted."""
+    ids = sorted({playlist.pk for playlist in playlists})
+    if not ids:
+        return []
+    game_ids = set(Playlist.objects.filter(pk__in=ids).values_list("game_id", flat=True))
+    Playlist.objects.filter(pk__in=ids).delete()
+    serving_version_bump("playlist deleted", game_ids=game_ids)
+    logger.info("playlists deleted", extra={"playlist_ids": ids})
+    return ids
 
 
 # --------------------------------------------------------------------------- API keys

@@ -1,4 +1,4 @@
-"""Thin Celery tasks over the games and integrations services.
+"""Thin Celery tasks over the games services: the Roblox syncs and the Open Cloud serving-change publisher.
 
 Retry policy: a task retries when Roblox is unavailable (``RobloxUnavailable``: 5xx, timeouts, 429 past the
 client's own retries, an open circuit), waiting what Roblox asked for (``retry_after``) or a capped
@@ -11,7 +11,9 @@ import logging
 
 from celery import shared_task
 
-from integrations.backoff import retry_countdown
+from games import messaging, sync
+from games.jobs import PUBLISH_SERVING_CHANGE
+from integrations.backoff import delay, exponential, retry_countdown
 from integrations.roblox.errors import RobloxUnavailable
 
 logger = logging.getLogger(__name__)
@@ -33,15 +35,13 @@ def _assets_again_later(roblox_asset_ids: list[int], pending_round: int) -> None
             extra={"assets": len(roblox_asset_ids), "rounds": pending_round},
         )
         return
-    countdown = min(ASSET_PENDING_MAX_DELAY, ASSET_PENDING_FIRST_DELAY * 2**pending_round)
+    countdown = delay(exponential(base=ASSET_PENDING_FIRST_DELAY, cap=ASSET_PENDING_MAX_DELAY), pending_round + 1)
     asset_sync.apply_async(args=[roblox_asset_ids], kwargs={"pending_round": pending_round + 1}, countdown=countdown)
 
 
 @shared_task(bind=True, max_retries=SYNC_MAX_RETRIES, ignore_result=True)
 def game_sync(self, game_id: int) -> None:
     """Refresh one game's Roblox details (universe, name, stats, icon)."""
-    from integrations import sync
-
     try:
         sync.game_sync(game_id=game_id)
     except RobloxUnavailable as exc:
@@ -51,8 +51,6 @@ def game_sync(self, game_id: int) -> None:
 @shared_task(bind=True, max_retries=SYNC_MAX_RETRIES, ignore_result=True)
 def asset_sync(self, roblox_asset_ids: list[int], pending_round: int = 0) -> None:
     """Refresh assets' thumbnails, details and moderation state; undecided ones are synced again later."""
-    from integrations import sync
-
     try:
         later = sync.asset_sync(roblox_asset_ids=roblox_asset_ids)
     except RobloxUnavailable as exc:
@@ -63,14 +61,30 @@ def asset_sync(self, roblox_asset_ids: list[int], pending_round: int = 0) -> Non
 @shared_task(ignore_result=True)
 def sync_all_games() -> None:
     """Beat, every 10 minutes: every active game. Not retried: the next run comes soon enough."""
-    from integrations import sync
-
     sync.games_sync_all()
 
 
 @shared_task(ignore_result=True)
 def sync_all_assets() -> None:
     """Beat, hourly: every asset creatives or playlists use. Not retried: the next run comes within the hour."""
-    from integrations import sync
-
     _assets_again_later(sync.assets_sync_all(), 0)
+
+
+@shared_task(bind=True, name=PUBLISH_SERVING_CHANGE, max_retries=5, ignore_result=True)
+def publish_serving_change(self, game_ids: list[int], trailing: bool = False) -> None:
+    """Tell these games' live servers (MessagingService) that the serving version changed; debounced per game.
+
+    Games inside their debounce window get one trailing run at the window's end; games Roblox could not be
+    reached for are retried (honouring ``Retry-After``); a refused key is logged and not retried.
+    """
+    outcome = messaging.serving_change_publish(game_ids=game_ids, trailing=trailing)
+    if outcome.deferred:
+        publish_serving_change.apply_async(
+            args=[sorted(outcome.deferred)], kwargs={"trailing": True}, countdown=max(outcome.deferred.values())
+        )
+    if outcome.retry:
+        raise self.retry(
+            args=[outcome.retry],
+            kwargs={"trailing": False},
+            countdown=retry_countdown(self.request.retries, outcome.retry_after),
+        )

@@ -1,33 +1,19 @@
-"""Thin Celery tasks of the Roblox integration (the sync tasks live in games/tasks.py)."""
+"""Thin Celery tasks of the Roblox integration."""
 
 from __future__ import annotations
 
-import logging
+from typing import Any
 
 from celery import shared_task
 
-from integrations.backoff import retry_countdown
-
-logger = logging.getLogger(__name__)
+from integrations import services
 
 
-@shared_task(bind=True, max_retries=5, ignore_result=True)
-def publish_serving_change(self, game_ids: list[int], trailing: bool = False) -> None:
-    """Tell these games' live servers (MessagingService) that the serving version changed; debounced per game.
+@shared_task(ignore_result=True)
+def roblox_refresh(kind: str, params: dict[str, Any]) -> None:
+    """Ask Roblox what a web request of the data API found missing from the cache, and cache it.
 
-    Games inside their debounce window get one trailing run at the window's end; games Roblox could not be
-    reached for are retried (honouring ``Retry-After``); a refused key is logged and not retried.
+    Not retried by Celery: the HTTP client already retried as Roblox allowed, the failure is recorded for the
+    waiting requests, and the next request after it expires queues a new refresh.
     """
-    from integrations import messaging
-
-    outcome = messaging.serving_change_publish(game_ids=game_ids, trailing=trailing)
-    if outcome.deferred:
-        publish_serving_change.apply_async(
-            args=[sorted(outcome.deferred)], kwargs={"trailing": True}, countdown=max(outcome.deferred.values())
-        )
-    if outcome.retry:
-        raise self.retry(
-            args=[outcome.retry],
-            kwargs={"trailing": False},
-            countdown=retry_countdown(self.request.retries, outcome.retry_after),
-        )
+    services.roblox_refresh(kind=kind, params=params)

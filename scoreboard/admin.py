@@ -1,4 +1,4 @@
-"""Staff tools for the scoreboard. Saves and actions go through scoreboard/services.py.
+"""Staff tools for the scoreboard. Saves and actions go through scoreboard/services.py; nothing is deleted here.
 
 Scores, history, revocations and snapshots are records, not settings: they are
 read-only here (history is the audit trail of every credit).
@@ -44,6 +44,9 @@ class PlayerAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request, obj=None):
         return False  # players come from the game servers (score tokens)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # ban instead: a deleted row would stay ranked in Redis and lose its credit history
 
     @admin.display(description="Score", ordering="score__score")
     def current_score(self, obj):

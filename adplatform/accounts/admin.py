@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
 
 from adplatform.accounts import services
 from adplatform.accounts.models import PersonalAccessToken, User
@@ -34,6 +35,22 @@ class UserAdmin(DjangoUserAdmin):
     actions = ["approve_accounts"]
     inlines = [PersonalAccessTokenInline]
 
+    def get_deleted_objects(self, objs, request):
+        # The service deletes an account's tokens with it, though staff may only revoke a token on its own.
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, perms_needed - {PersonalAccessToken._meta.verbose_name}, protected
+
+    def delete_model(self, request, obj):
+        self.delete_queryset(request, [obj])
+
+    def delete_queryset(self, request, queryset):
+        # One path for deleting accounts, one or "delete selected": the service.
+        try:
+            services.users_delete(users=list(queryset))
+        except ValidationError as exc:
+            for message in exc.messages:
+                self.message_user(request, message, messages.ERROR)
+
     @admin.action(description="Approve selected accounts (activate them)")
     def approve_accounts(self, request, queryset):
         approved = 0
@@ -56,6 +73,9 @@ class PersonalAccessTokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # keys are created by their owner, who alone sees them
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoked, not deleted (the revoke action)
 
     @admin.action(description="Revoke selected tokens")
     def revoke(self, request, queryset):

@@ -19,10 +19,10 @@ class ThrottledLoginMixin:
         from django.core.exceptions import ValidationError
 
         from adplatform import auth_throttle
-        from adplatform.api.client_ip import client_ip
+        from adplatform.api.client import client_ip
 
         request = getattr(self, "request", None)
-        scopes = auth_throttle.login_scopes(self.data.get("username", ""), client_ip(request) if request else "unknown")
+        scopes = auth_throttle.login_scopes(self.data.get("username", ""), (client_ip(request) or "unknown") if request else "unknown")
         wait = auth_throttle.locked_for("login", scopes)
         if not wait:
             try:

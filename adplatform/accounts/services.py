@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from collections.abc import Iterable
 from datetime import timedelta
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from adplatform.accounts.models import PersonalAccessToken, User
@@ -59,6 +61,26 @@ def user_approve(*, user: User, approved_by: User) -> User:
     user.save(update_fields=["is_active", "approved_at", "approved_by", "is_staff", "updated_at"])
     logger.info("account approved", extra={"user_id": user.pk, "approved_by": approved_by.pk})
     return user
+
+
+@transaction.atomic
+def users_delete(*, users: Iterable[User]) -> list[int]:
+    """Delete accounts with their access tokens (refused from then on) and advertiser profile.
+
+    Refused, deleting nothing, while an account still owns games or has campaigns: those are deleted or
+    archived through their own services first. Returns the ids deleted.
+    """
+    ids = sorted({user.pk for user in users})
+    if not ids:
+        return []
+    try:
+        with transaction.atomic():
+            User.objects.filter(pk__in=ids).delete()
+    except ProtectedError as exc:
+        kinds = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
+        raise ValidationError(f"These accounts still have {', '.join(kinds)}; remove those first.") from None
+    logger.info("accounts deleted", extra={"user_ids": ids})
+    return ids
 
 
 def user_update_profile(*, user: User, data: dict) -> User:

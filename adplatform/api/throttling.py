@@ -15,6 +15,7 @@ import redis
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
+from adplatform.api.client import client_ip
 from adplatform.redis import get_redis
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,10 @@ class RedisRateThrottle(BaseThrottle):
 
     def get_ident_key(self, request) -> str | None:
         raise NotImplementedError
+
+    def get_ident(self, request) -> str:
+        # The one derivation of the client's address (trusted proxy hops only), not DRF's own.
+        return client_ip(request)
 
     def allow_request(self, request, view) -> bool:
         rate = self.get_rate()

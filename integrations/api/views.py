@@ -1,9 +1,11 @@
 """The Roblox data API: cached, rate-limited reads of Roblox's public web APIs for tools.
 
-Each view validates with a serializer, calls one service of :mod:`integrations.services` and serializes the
-result. Roblox trouble never becomes a 500: an unknown object is ``404 not_found``; Roblox failing is
-``502 upstream_unavailable``; Roblox rate limiting us or our circuit breaker holding calls back is
-``503 upstream_unavailable`` with ``Retry-After``.
+Each view validates with a serializer, reads through :func:`integrations.readthrough.read` and serializes the
+result. No request waits on Roblox: answers come from the cache, or from a Celery worker within
+``ROBLOX_DATA_API_WAIT_MS``; otherwise ``503 upstream_unavailable`` with ``Retry-After`` says when to ask
+again. Roblox trouble never becomes a 500: an unknown object is ``404 not_found``; Roblox failing is
+``502 upstream_unavailable``; Roblox rate limiting us, our circuit breaker holding calls back, or the worker
+still asking, is ``503 upstream_unavailable`` with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from rest_framework.views import APIView
 
 from adplatform.api.errors import DomainError
 from adplatform.api.throttling import UserRateThrottle
-from integrations import services
+from integrations import readthrough
 from integrations.api.serializers import (
     AssetIdSerializer,
     GameIconsQuerySerializer,
@@ -31,7 +33,13 @@ from integrations.api.serializers import (
     RobloxPlaceUniverseSerializer,
     UniverseIdSerializer,
 )
-from integrations.roblox.errors import RobloxCircuitOpen, RobloxError, RobloxNotFound, RobloxRateLimited
+from integrations.roblox.errors import (
+    RobloxCircuitOpen,
+    RobloxError,
+    RobloxNotFound,
+    RobloxPending,
+    RobloxRateLimited,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +61,9 @@ ERROR_RESPONSES = {
     429: _error("`rate_limited`: too many requests; retry after `Retry-After` seconds."),
     502: _error("`upstream_unavailable`: Roblox failed or did not answer (after retries)."),
     503: _error(
-        "`upstream_unavailable`: Roblox is rate limiting us or is held off by our circuit breaker; "
-        "retry after `Retry-After` seconds."
+        "`upstream_unavailable`: Roblox is rate limiting us, is held off by our circuit breaker, or is still being "
+        "asked (the answer was not cached and a worker did not get it within 2 s); retry after `Retry-After` "
+        "seconds."
     ),
 }
 
@@ -63,7 +72,7 @@ def upstream_error(exc: RobloxError, *, not_found_message: str) -> DomainError:
     """Our API error for a failed Roblox call."""
     if isinstance(exc, RobloxNotFound):
         return DomainError("not_found", not_found_message, status=404)
-    if isinstance(exc, RobloxRateLimited | RobloxCircuitOpen):
+    if isinstance(exc, RobloxRateLimited | RobloxCircuitOpen | RobloxPending):
         retry_after = max(1, math.ceil(exc.retry_after or 1))
         return DomainError(
             "upstream_unavailable",
@@ -105,7 +114,7 @@ class PlaceUniverseView(RobloxDataView):
         params = PlaceIdSerializer(data={"place_id": place_id})
         params.is_valid(raise_exception=True)
         place_id_int = params.validated_data["place_id"]
-        universe_id = services.roblox_place_universe(place_id=place_id_int)
+        universe_id = readthrough.read("place_universe", place_id=place_id_int)
         return Response(RobloxPlaceUniverseSerializer({"place_id": place_id_int, "universe_id": universe_id}).data)
 
 
@@ -123,7 +132,7 @@ class UniverseView(RobloxDataView):
     def get(self, request, universe_id: str, version=None):
         params = UniverseIdSerializer(data={"universe_id": universe_id})
         params.is_valid(raise_exception=True)
-        game = services.roblox_game_details(universe_id=params.validated_data["universe_id"])
+        game = readthrough.read("universe", universe_id=params.validated_data["universe_id"])
         return Response(RobloxGameDetailsSerializer(game).data)
 
 
@@ -141,7 +150,7 @@ class AssetView(RobloxDataView):
     def get(self, request, asset_id: str, version=None):
         params = AssetIdSerializer(data={"asset_id": asset_id})
         params.is_valid(raise_exception=True)
-        asset = services.roblox_asset_details(asset_id=params.validated_data["asset_id"])
+        asset = readthrough.read("asset", asset_id=params.validated_data["asset_id"])
         return Response(RobloxAssetDetailsSerializer(asset).data)
 
 
@@ -158,7 +167,8 @@ class GameIconsView(RobloxDataView):
         query = GameIconsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         ids = query.validated_data["universe_ids"]
-        icons = services.roblox_game_icons(
+        icons = readthrough.read(
+            "game_icons",
             universe_ids=ids,
             size=query.validated_data["size"],
             image_format=query.validated_data["image_format"],

@@ -13,6 +13,12 @@ since; ``open`` expires when the cool-down ends (Redis's clock, so processes agr
 caller probing a half-open circuit; ``failures`` counts the current failure streak.
 
 When Redis is unreachable the breaker lets calls through (fail open, logged).
+
+Each step is one Lua script (:class:`adplatform.redis.LuaScript`), one round trip. pybreaker was measured
+against it (``bench/roblox_resilience.py``) and not taken: the same two round trips a call, and it lacks what
+this breaker must do across processes: one probe in half-open for every process, the cool-down on Redis's
+clock to the millisecond (pybreaker keeps ``opened_at`` in whole seconds of each machine's clock), a 429 that
+neither fails nor closes the circuit, and failure streaks that expire.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import logging
 
 import redis
 
-from adplatform.redis import get_redis
+from adplatform.redis import LuaScript, get_redis
 from integrations.metrics import CIRCUIT_STATE_VALUES, ROBLOX_CIRCUIT_STATE
 from integrations.roblox.config import get_config
 from integrations.roblox.errors import RobloxCircuitOpen
@@ -32,9 +38,26 @@ CLOSED = "closed"
 OPEN = "open"
 HALF_OPEN = "half_open"
 
+# KEYS: failures, tripped, open, probe. ARGV: probe ttl ms.
+# Returns {0} closed; {1, open ms} open; {2, 1} half-open and this caller holds the probe; {2, 0} another has it.
+_BEFORE = LuaScript("""
+if redis.call('EXISTS', KEYS[2]) == 0 then return {0} end
+local open_ms = redis.call('PTTL', KEYS[3])
+if open_ms > 0 then return {1, open_ms} end
+if redis.call('SET', KEYS[4], '1', 'NX', 'PX', ARGV[1]) then return {2, 1} end
+return {2, 0}
+""")
+
+# KEYS: failures, tripped, open, probe. Returns 1 when this success closed a tripped circuit.
+_SUCCESS = LuaScript("""
+local closed = redis.call('DEL', KEYS[2])
+redis.call('DEL', KEYS[1], KEYS[3], KEYS[4])
+return closed
+""")
+
 # KEYS: failures, tripped, open, probe. ARGV: threshold, cooldown ms, failure window ms, tripped ttl ms.
 # Returns 1 when this failure opened (or re-opened) the circuit, else 0.
-_FAILURE = """
+_FAILURE = LuaScript("""
 if redis.call('EXISTS', KEYS[2]) == 1 then
   redis.call('SET', KEYS[3], '1', 'PX', ARGV[2])
   redis.call('PEXPIRE', KEYS[2], ARGV[4])
@@ -50,7 +73,7 @@ if n >= tonumber(ARGV[1]) then
   return 1
 end
 return 0
-"""
+""")
 
 # A circuit nobody called for this long is forgotten (closed).
 _TRIPPED_TTL_MS = 24 * 3600 * 1000
@@ -95,44 +118,35 @@ class CircuitBreaker:
 
     def before_call(self, host: str) -> str:
         """Let a call through (returns the state it went through in) or raise ``RobloxCircuitOpen``."""
-        _, tripped, open_key, probe = self._keys(host)
         try:
-            r = get_redis()
-            pipe = r.pipeline(transaction=False)
-            pipe.exists(tripped)
-            pipe.pttl(open_key)
-            is_tripped, open_ms = pipe.execute()
-            if not is_tripped:
-                self._observe(host, CLOSED)
-                return CLOSED
-            if open_ms and open_ms > 0:
-                self._observe(host, OPEN)
-                raise RobloxCircuitOpen(
-                    f"circuit open for {host}: not calling it for {open_ms / 1000:.1f}s",
-                    host=host,
-                    retry_after=open_ms / 1000,
-                )
-            self._observe(host, HALF_OPEN)
-            if r.set(probe, "1", nx=True, px=int(self.probe_timeout * 1000)):
-                logger.info("roblox circuit half-open: probing", extra={"host": host})
-                return HALF_OPEN
-            raise RobloxCircuitOpen(
-                f"circuit half-open for {host}: another caller is probing it",
-                host=host,
-                retry_after=max(1.0, self.cooldown / 10),
-            )
+            reply = _BEFORE(keys=self._keys(host), args=[int(self.probe_timeout * 1000)])
         except redis.RedisError:
             logger.warning("roblox circuit breaker not consulted: redis unavailable", extra={"host": host})
             return CLOSED
+        if reply[0] == 0:
+            self._observe(host, CLOSED)
+            return CLOSED
+        if reply[0] == 1:
+            self._observe(host, OPEN)
+            raise RobloxCircuitOpen(
+                f"circuit open for {host}: not calling it for {reply[1] / 1000:.1f}s",
+                host=host,
+                retry_after=reply[1] / 1000,
+            )
+        self._observe(host, HALF_OPEN)
+        if reply[1]:
+            logger.info("roblox circuit half-open: probing", extra={"host": host})
+            return HALF_OPEN
+        raise RobloxCircuitOpen(
+            f"circuit half-open for {host}: another caller is probing it",
+            host=host,
+            retry_after=max(1.0, self.cooldown / 10),
+        )
 
     def record_success(self, host: str) -> None:
         """The host answered: forget the failure streak and close the circuit."""
-        failures, tripped, open_key, probe = self._keys(host)
         try:
-            pipe = get_redis().pipeline(transaction=False)
-            pipe.delete(tripped)
-            pipe.delete(failures, open_key, probe)
-            closed, _ = pipe.execute()
+            closed = _SUCCESS(keys=self._keys(host))
         except redis.RedisError:
             return
         if closed:
@@ -142,9 +156,8 @@ class CircuitBreaker:
     def record_failure(self, host: str) -> None:
         """The host failed (5xx, timeout, connection error): count it, open the circuit at the threshold."""
         try:
-            script = get_redis().register_script(_FAILURE)
-            opened = script(
-                keys=list(self._keys(host)),
+            opened = _FAILURE(
+                keys=self._keys(host),
                 args=[
                     self.failure_threshold,
                     max(1, int(self.cooldown * 1000)),

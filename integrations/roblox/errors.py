@@ -60,6 +60,18 @@ class RobloxCircuitOpen(RobloxUnavailable):
     """The host's circuit breaker is open: we are not calling it for ``retry_after`` seconds."""
 
 
+class RobloxPending(RobloxUnavailable):
+    """Not in our cache yet: a worker is asking Roblox. Try again after ``retry_after`` seconds."""
+
+
+class RobloxNotCached(Exception):
+    """A cache-only read missed: ``missing`` are the ids the cache has no entry for."""
+
+    def __init__(self, missing: list[int]):
+        super().__init__(f"not cached: {missing}")
+        self.missing = missing
+
+
 class RobloxMessageTooLarge(RobloxError, ValueError):
     """A MessagingService message over the 1 KiB limit; refused before any request is made."""
 

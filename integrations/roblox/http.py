@@ -7,18 +7,18 @@ Each attempt of a call:
 1. asks the host's circuit breaker (Redis) whether it may call at all;
 2. takes a slot from the host's rate limiter (Redis), sleeping briefly if one is due soon;
 3. sends the request with explicit connect and read timeouts;
-4. on ``429``, ``5xx`` or a network error, retries up to ``ROBLOX_MAX_RETRIES`` times, waiting what
-   ``Retry-After`` or ``x-ratelimit-reset`` asks, otherwise a capped exponential backoff with jitter;
+4. on ``429``, ``5xx`` or a network error, retries up to ``ROBLOX_MAX_RETRIES`` times (tenacity), waiting
+   what ``Retry-After`` or ``x-ratelimit-reset`` asks, otherwise a capped exponential backoff with jitter
+   (:func:`integrations.backoff.equal_jitter`);
 5. turns any other error answer into one of our exceptions (:mod:`integrations.roblox.errors`).
 
-``sleep`` and ``jitter`` are module attributes so tests replace them (no real waiting).
+``sleep`` is a module attribute so tests replace it (no real waiting).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import random
 import threading
 import time
 from collections.abc import Mapping
@@ -28,8 +28,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import tenacity
 from requests.adapters import HTTPAdapter
 
+from integrations.backoff import equal_jitter
 from integrations.metrics import ROBLOX_CALL_LATENCY, ROBLOX_CALLS, ROBLOX_RETRIES
 from integrations.roblox.breaker import CircuitBreaker
 from integrations.roblox.config import base_url, get_config
@@ -49,9 +51,8 @@ logger = logging.getLogger(__name__)
 
 USER_AGENT = "adplatform-roblox-integration/1.0"
 
-# Replaced in tests; never call time.sleep / random directly below.
+# Replaced in tests; never call time.sleep directly below.
 sleep = time.sleep
-jitter = random.uniform  # backoff jitter, not security
 
 _session: requests.Session | None = None
 _session_lock = threading.Lock()
@@ -88,13 +89,6 @@ def _forget_session_after_fork() -> None:
 
 
 os.register_at_fork(after_in_child=_forget_session_after_fork)
-
-
-def backoff_delay(attempt: int, *, base: float, cap: float) -> float:
-    """Seconds before retry number ``attempt + 1``: capped exponential, with "equal jitter" (half fixed,
-    half random) so that retrying processes spread out but never retry at once."""
-    ceiling = min(cap, base * (2**attempt))
-    return ceiling / 2 + jitter(0, ceiling / 2)
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -156,6 +150,16 @@ def _error_for(response: requests.Response, *, what: str, host: str) -> RobloxEr
     return cls(text, status=status, code=code, host=host)
 
 
+class _Retryable(Exception):
+    """An attempt that failed in a way worth another try: our error, and how long Roblox asked us to wait."""
+
+    def __init__(self, error: RobloxError, *, server_asked: float | None, reason: str):
+        super().__init__(error.message)
+        self.error = error
+        self.server_asked = server_asked
+        self.reason = reason
+
+
 def request_json(
     family: str,
     method: str,
@@ -170,6 +174,9 @@ def request_json(
     Raises :class:`RobloxNotFound`, :class:`RobloxBadRequest`, :class:`RobloxForbidden` at once, and
     :class:`RobloxUnavailable` (or its :class:`RobloxRateLimited` / :class:`RobloxCircuitOpen` kinds) when
     Roblox stays unavailable past the retries. ``headers`` may carry credentials: they are never logged.
+    Retries are tenacity's (:class:`tenacity.Retrying`), waiting what Roblox asked or
+    :func:`integrations.backoff.equal_jitter`. Celery workers call this; web requests never do
+    (:mod:`integrations.readthrough`).
     """
     config = get_config()
     url = f"{base_url(family)}{path}"
@@ -178,12 +185,12 @@ def request_json(
     breaker = CircuitBreaker.from_settings()
     limiter = RateLimiter.from_settings()
     session = get_session()
-    attempts = config.max_retries + 1
     # POSTs are retried only when they certainly did not reach Roblox or Roblox said to retry.
     idempotent = method.upper() in ("GET", "HEAD", "OPTIONS")
-
+    # The attempt after one that waited what Roblox asked may go although the host's block has not quite run out.
     waited_as_told = False
-    for attempt in range(attempts):
+
+    def attempt() -> Any:
         try:
             breaker.before_call(host)
         except RobloxUnavailable:
@@ -201,7 +208,6 @@ def request_json(
             sleep(wait_for_slot)
 
         started = time.perf_counter()
-        server_asked: float | None = None
         try:
             response = session.request(
                 method,
@@ -216,73 +222,87 @@ def request_json(
             reason = "timeout" if isinstance(exc, requests.Timeout) else "connection_error"
             ROBLOX_CALLS.labels(host=host, status=reason).inc()
             breaker.record_failure(host)
-            error: RobloxError = RobloxUnavailable(f"{what}: {reason} talking to {host}", host=host)
-            error.__cause__ = exc
+            error = RobloxUnavailable(f"{what}: {reason} talking to {host}", host=host)
             # A read timeout means the request was sent: a POST may have been applied.
-            retryable = idempotent or not isinstance(exc, requests.ReadTimeout)
-        else:
-            ROBLOX_CALL_LATENCY.labels(host=host).observe(time.perf_counter() - started)
-            status = response.status_code
-            reason = str(status)
-            ROBLOX_CALLS.labels(host=host, status=reason).inc()
-            if status < 400:
-                if not response.content:
-                    breaker.record_success(host)
-                    return None
-                try:
-                    body = response.json()
-                except ValueError:
-                    breaker.record_failure(host)
-                    raise RobloxBadResponse(
-                        f"{what}: Roblox answered {status} with a body that is not JSON", host=host
-                    ) from None
+            if idempotent or not isinstance(exc, requests.ReadTimeout):
+                raise _Retryable(error, server_asked=None, reason=reason) from exc
+            raise error from exc
+        ROBLOX_CALL_LATENCY.labels(host=host).observe(time.perf_counter() - started)
+        status = response.status_code
+        ROBLOX_CALLS.labels(host=host, status=str(status)).inc()
+        if status < 400:
+            if not response.content:
                 breaker.record_success(host)
-                return body
-            error = _error_for(response, what=what, host=host)
-            if status == 429:
-                # Roblox is up and telling us to slow down: not a breaker failure.
-                breaker.release_probe(host)
-                server_asked = server_wait(response)
-                if server_asked:
-                    limiter.block(host, server_asked)
-                error.retry_after = server_asked
-                retryable = True
-            elif status >= 500:
+                return None
+            try:
+                body = response.json()
+            except ValueError:
                 breaker.record_failure(host)
-                server_asked = parse_retry_after(response.headers.get("Retry-After"))
-                retryable = True
-            else:
-                # 4xx: the host is healthy, the request is what is wrong.
-                breaker.record_success(host)
-                raise error
-
-        if not retryable or attempt == attempts - 1:
-            logger.warning("roblox call failed", extra={"host": host, "path": path, "reason": reason})
+                raise RobloxBadResponse(
+                    f"{what}: Roblox answered {status} with a body that is not JSON", host=host
+                ) from None
+            breaker.record_success(host)
+            return body
+        error = _error_for(response, what=what, host=host)
+        if status == 429:
+            # Roblox is up and telling us to slow down: not a breaker failure.
+            breaker.release_probe(host)
+            server_asked = server_wait(response)
+            if server_asked:
+                limiter.block(host, server_asked)
+            error.retry_after = server_asked
+        elif status >= 500:
+            breaker.record_failure(host)
+            server_asked = parse_retry_after(response.headers.get("Retry-After"))
+        else:
+            # 4xx: the host is healthy, the request is what is wrong.
+            breaker.record_success(host)
             raise error
-        delay = (
-            server_asked
-            if server_asked is not None
-            else backoff_delay(attempt, base=config.backoff_base, cap=config.backoff_max)
-        )
-        if delay > config.retry_after_max:
+        if server_asked is not None and server_asked > config.retry_after_max:
             logger.warning(
-                "roblox asked to wait longer than we retry", extra={"host": host, "path": path, "wait_seconds": delay}
+                "roblox asked to wait longer than we retry",
+                extra={"host": host, "path": path, "wait_seconds": server_asked},
             )
-            if isinstance(error, RobloxRateLimited):
-                error.retry_after = delay
-                raise error
-            raise RobloxUnavailable(error.message, status=error.status, code=error.code, host=host, retry_after=delay)
-        waited_as_told = server_asked is not None
-        ROBLOX_RETRIES.labels(host=host, reason=reason).inc()
+            error.retry_after = server_asked
+            raise error
+        raise _Retryable(error, server_asked=server_asked, reason=str(status))
+
+    backoff = equal_jitter(base=config.backoff_base, cap=config.backoff_max)
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        failed = state.outcome.exception() if state.outcome else None
+        if isinstance(failed, _Retryable) and failed.server_asked is not None:
+            return failed.server_asked
+        return backoff(state)
+
+    def before_sleep(state: tenacity.RetryCallState) -> None:
+        nonlocal waited_as_told
+        failed = state.outcome.exception() if state.outcome else None
+        assert isinstance(failed, _Retryable)
+        waited_as_told = failed.server_asked is not None
+        seconds = state.next_action.sleep if state.next_action else 0.0
+        ROBLOX_RETRIES.labels(host=host, reason=failed.reason).inc()
         logger.info(
             "roblox call retried",
             extra={
                 "host": host,
                 "path": path,
-                "reason": reason,
-                "attempt": attempt + 1,
-                "wait_seconds": round(delay, 3),
+                "reason": failed.reason,
+                "attempt": state.attempt_number,
+                "wait_seconds": round(seconds, 3),
             },
         )
-        sleep(delay)
-    raise AssertionError("unreachable")  # pragma: no cover
+
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(config.max_retries + 1),
+        wait=wait,
+        retry=tenacity.retry_if_exception_type(_Retryable),
+        sleep=lambda seconds: sleep(seconds),  # the module attribute, which tests replace
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+    try:
+        return retrying(attempt)
+    except _Retryable as failed:
+        logger.warning("roblox call failed", extra={"host": host, "path": path, "reason": failed.reason})
+        raise failed.error from failed.__cause__

@@ -1,37 +1,5 @@
-"""Fixtures of the integration tests: Roblox is never called for real, nobody really sleeps."""
+"""The Roblox fixtures (integrations/tests/fixtures.py) for every integration test."""
 
-from __future__ import annotations
+from integrations.tests.fixtures import _jitter_at_upper_bound, _roblox_settings, _tasks_run_inline, rsps, sleeps
 
-import pytest
-import responses
-
-from integrations.roblox import http
-
-
-@pytest.fixture(autouse=True)
-def rsps():
-    """Every test runs with ``responses`` active: a call to an unregistered URL fails, none reaches the network."""
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
-@pytest.fixture(autouse=True)
-def sleeps(monkeypatch):
-    """The seconds the integration asked to sleep, in order (nothing is slept)."""
-    asked: list[float] = []
-    monkeypatch.setattr(http, "sleep", asked.append)
-    return asked
-
-
-@pytest.fixture(autouse=True)
-def _roblox_settings(settings):
-    # Jitter at its upper bound makes backoff delays exact; a generous rate limit keeps it out of the
-    # way of tests about something else (the rate-limit tests set their own).
-    settings.ROBLOX_RATE_LIMIT_PER_MINUTE = 60_000
-    settings.ROBLOX_RATE_LIMIT_BURST = 1_000
-    settings.ROBLOX_CACHE_TTLS = dict(settings.ROBLOX_CACHE_TTLS)
-
-
-@pytest.fixture(autouse=True)
-def _jitter_at_upper_bound(monkeypatch):
-    monkeypatch.setattr(http, "jitter", lambda low, high: high)
+__all__ = ["_jitter_at_upper_bound", "_roblox_settings", "_tasks_run_inline", "rsps", "sleeps"]

@@ -11,6 +11,7 @@ import pytest
 import requests
 from prometheus_client import REGISTRY
 
+from integrations import backoff
 from integrations.roblox import games, http, opencloud, thumbnails, universes
 from integrations.roblox.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
 from integrations.roblox.errors import (
@@ -125,11 +126,17 @@ def test_5xx_is_retried_with_capped_exponential_backoff(rsps, sleeps, settings):
 
 
 def test_backoff_jitter_stays_between_half_and_all_of_the_capped_delay(monkeypatch):
-    monkeypatch.setattr(http, "jitter", __import__("random").uniform)
+    import random
+
+    import tenacity.wait
+
+    monkeypatch.setattr(tenacity.wait, "random", random)
+    strategy = backoff.equal_jitter(base=0.25, cap=4.0)
     for attempt in range(8):
         ceiling = min(4.0, 0.25 * 2**attempt)
-        delay = http.backoff_delay(attempt, base=0.25, cap=4.0)
-        assert ceiling / 2 <= delay <= ceiling
+        delays = {backoff.delay(strategy, attempt + 1) for _ in range(20)}
+        assert all(ceiling / 2 <= d <= ceiling for d in delays)
+        assert len(delays) > 1  # jittered
 
 
 def test_connection_error_is_retried(rsps, sleeps):

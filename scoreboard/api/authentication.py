@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from rest_framework import authentication, permissions
 
+from adplatform.api.client import client_ip as platform_client_ip
 from scoreboard import services
 from scoreboard.services import ScoreClaims
 
 
 def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    """The address bad score tokens are counted and blocked by: the client's, behind trusted proxies only."""
+    return platform_client_ip(request) or None
 
 
 class ScoreTokenAuthentication(authentication.BaseAuthentication):

@@ -9,6 +9,9 @@ arrives inside the window is not dropped: one trailing publish is scheduled for 
 sends the version current at that time.
 
 The key is read from the database by the publisher only; it is never a task argument, never in a log line.
+
+:func:`on_serving_version_bumped` listens to :data:`adplatform.serving.serving_version_bumped` (connected by
+:class:`games.apps.GamesConfig`), so the serving version knows nothing of its listeners.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from dataclasses import dataclass, field
 
 from adplatform.redis import get_redis
 from adplatform.serving import serving_version
+from games import jobs
 from games.models import Game
 from integrations.roblox._util import chunks
 from integrations.roblox.errors import RobloxError, RobloxUnavailable
@@ -52,15 +56,19 @@ def _games_with_key(game_ids: list[int] | None):
 def serving_change_enqueue(*, game_ids: list[int] | None = None) -> list[int]:
     """Queue a MessagingService publish for those of ``game_ids`` (every game when None) that have a key.
 
-    Called by :func:`adplatform.serving.serving_version_bump` after its transaction commits. Returns the ids
-    queued; nothing is queued (and no task runs) when no game has a key.
+    Runs after the bump's transaction committed (:func:`on_serving_version_bumped`). Returns the ids queued;
+    nothing is queued (and no task runs) when no game has a key.
     """
-    from integrations.tasks import publish_serving_change
-
     ids = list(_games_with_key(game_ids).order_by("pk").values_list("pk", flat=True))
+    publish = jobs.task(jobs.PUBLISH_SERVING_CHANGE)
     for chunk in chunks(ids, GAMES_PER_TASK):
-        publish_serving_change.delay(chunk)
+        publish.delay(chunk)
     return ids
+
+
+def on_serving_version_bumped(*, game_ids: list[int] | None, **kwargs) -> None:
+    """The serving version changed: queue the publish for the games concerned (every keyed game when None)."""
+    serving_change_enqueue(game_ids=game_ids)
 
 
 @dataclass

@@ -1,5 +1,7 @@
 """Sync jobs, their Celery tasks, and the Open Cloud serving-change publisher (Roblox served by ``responses``)."""
 
+# ruff: noqa: F811 - the imported fixtures are parameters of the tests
+
 from __future__ import annotations
 
 import json
@@ -18,14 +20,15 @@ from adplatform.serving import SERVING_VERSION_KEY, serving_version, serving_ver
 from ads.budget import budget_rebuild
 from ads.decisions import Player, ad_decide, engine
 from ads.tests.factories import CampaignFactory, CreativeFactory
+from games import messaging, sync, tasks
 from games import services as game_services
-from games import tasks
 from games.models import Game
 from games.tests.factories import AdContainerFactory, AssetFactory, GameFactory, PlaylistFactory
-from integrations import messaging, sync
-from integrations import tasks as integration_tasks
 from integrations.roblox.errors import RobloxUnavailable
 from integrations.tests import roblox_bodies as rb
+
+# The Roblox fixtures (responses, no sleeping), as in integrations/tests: tests take ``rsps`` by name.
+from integrations.tests.fixtures import _jitter_at_upper_bound, _roblox_settings, rsps, sleeps  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -40,8 +43,8 @@ def _no_worker():
         mock.patch("games.tasks.game_sync.delay"),
         mock.patch("games.tasks.asset_sync.delay"),
         mock.patch("games.tasks.asset_sync.apply_async") as asset_later,
-        mock.patch("integrations.tasks.publish_serving_change.delay") as publish,
-        mock.patch("integrations.tasks.publish_serving_change.apply_async") as publish_later,
+        mock.patch("games.tasks.publish_serving_change.delay") as publish,
+        mock.patch("games.tasks.publish_serving_change.apply_async") as publish_later,
     ):
         yield {"asset_later": asset_later, "publish": publish, "publish_later": publish_later}
 
@@ -430,9 +433,9 @@ def test_beat_runs_both_syncs():
 
 
 def test_sync_all_tasks_call_the_jobs(rsps, _no_worker):
-    with mock.patch("integrations.sync.games_sync_all") as games_all:
+    with mock.patch("games.sync.games_sync_all") as games_all:
         tasks.sync_all_games()
-    with mock.patch("integrations.sync.assets_sync_all", return_value=[5]):
+    with mock.patch("games.sync.assets_sync_all", return_value=[5]):
         tasks.sync_all_assets()
     games_all.assert_called_once_with()
     _no_worker["asset_later"].assert_called_once_with(args=[[5]], kwargs={"pending_round": 1}, countdown=60)
@@ -473,7 +476,7 @@ def test_serving_change_is_published_with_the_key_and_debounced(rsps, caplog, ke
     rsps.post(rb.publish_url(13058), status=200, body="")
 
     # a change publishes at once, with the owner's key
-    integration_tasks.publish_serving_change([keyed_game.pk])
+    tasks.publish_serving_change([keyed_game.pk])
     assert len(rsps.calls) == 1
     request = rsps.calls[0].request
     assert request.headers["x-api-key"] == OPEN_CLOUD_KEY
@@ -482,8 +485,8 @@ def test_serving_change_is_published_with_the_key_and_debounced(rsps, caplog, ke
 
     # two more changes inside the 10 s window: no publish, one trailing run at the window's end
     get_redis().incr(SERVING_VERSION_KEY)
-    integration_tasks.publish_serving_change([keyed_game.pk])
-    integration_tasks.publish_serving_change([keyed_game.pk])
+    tasks.publish_serving_change([keyed_game.pk])
+    tasks.publish_serving_change([keyed_game.pk])
     assert len(rsps.calls) == 1
     later = _no_worker["publish_later"]
     later.assert_called_once()
@@ -493,7 +496,7 @@ def test_serving_change_is_published_with_the_key_and_debounced(rsps, caplog, ke
 
     # the trailing run, once the window is over, sends the version current then
     get_redis().delete(messaging.sent_key(keyed_game.pk))
-    integration_tasks.publish_serving_change([keyed_game.pk], trailing=True)
+    tasks.publish_serving_change([keyed_game.pk], trailing=True)
     assert _published(rsps) == [{"type": "serving_changed", "version": 41}, {"type": "serving_changed", "version": 42}]
 
     # and the key never reached a log record
@@ -506,10 +509,10 @@ def test_serving_change_is_published_with_the_key_and_debounced(rsps, caplog, ke
 
 def test_a_trailing_run_inside_the_window_schedules_itself_again(rsps, keyed_game, _no_worker):
     rsps.post(rb.publish_url(13058), status=200, body="")
-    integration_tasks.publish_serving_change([keyed_game.pk])
-    integration_tasks.publish_serving_change([keyed_game.pk])  # deferred, trailing scheduled
+    tasks.publish_serving_change([keyed_game.pk])
+    tasks.publish_serving_change([keyed_game.pk])  # deferred, trailing scheduled
 
-    integration_tasks.publish_serving_change([keyed_game.pk], trailing=True)  # fired early: window still open
+    tasks.publish_serving_change([keyed_game.pk], trailing=True)  # fired early: window still open
 
     assert len(rsps.calls) == 1
     assert _no_worker["publish_later"].call_count == 2
@@ -519,8 +522,8 @@ def test_a_refused_key_is_logged_without_the_key_and_not_retried(rsps, caplog, k
     caplog.set_level(logging.DEBUG)
     rsps.post(rb.publish_url(13058), status=401, json={"code": "UNAUTHENTICATED", "message": "Invalid API Key"})
 
-    with mock.patch.object(integration_tasks.publish_serving_change, "retry") as retry:
-        integration_tasks.publish_serving_change([keyed_game.pk])
+    with mock.patch.object(tasks.publish_serving_change, "retry") as retry:
+        tasks.publish_serving_change([keyed_game.pk])
 
     retry.assert_not_called()
     assert "refused by roblox" in caplog.text
@@ -532,10 +535,10 @@ def test_publish_retries_when_open_cloud_is_unavailable(rsps, keyed_game):
     rsps.post(rb.publish_url(13058), status=429, headers={"Retry-After": "40"})
 
     with (
-        mock.patch.object(integration_tasks.publish_serving_change, "retry", side_effect=Retry()) as retry,
+        mock.patch.object(tasks.publish_serving_change, "retry", side_effect=Retry()) as retry,
         pytest.raises(Retry),
     ):
-        integration_tasks.publish_serving_change([keyed_game.pk])
+        tasks.publish_serving_change([keyed_game.pk])
 
     assert retry.call_args.kwargs["args"] == [[keyed_game.pk]]
     assert retry.call_args.kwargs["countdown"] == 40
@@ -556,7 +559,7 @@ def test_serving_bump_enqueues_a_publish_for_games_with_a_key_only(
 
 def test_a_container_change_reaches_live_servers(rsps, keyed_game, _no_worker, django_capture_on_commit_callbacks):
     rsps.post(rb.publish_url(13058), status=200, body="")
-    _no_worker["publish"].side_effect = lambda ids: integration_tasks.publish_serving_change(ids)
+    _no_worker["publish"].side_effect = lambda ids: tasks.publish_serving_change(ids)
 
     with django_capture_on_commit_callbacks(execute=True):
         game_services.container_create(
@@ -569,13 +572,13 @@ def test_a_container_change_reaches_live_servers(rsps, keyed_game, _no_worker, d
 
 def test_a_failing_publisher_never_fails_the_change(keyed_game, django_capture_on_commit_callbacks, caplog):
     with (
-        mock.patch("integrations.messaging.serving_change_enqueue", side_effect=RuntimeError("broker down")),
+        mock.patch("games.messaging.serving_change_enqueue", side_effect=RuntimeError("broker down")),
         django_capture_on_commit_callbacks(execute=True),
     ):
         serving_version_bump("test")
 
     assert serving_version() > 0
-    assert "live servers not told" in caplog.text
+    assert "a serving version listener failed" in caplog.text
 
 
 # ----------------------------------------------------------------------------- admin
