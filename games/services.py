@@ -146,7 +146,7 @@ def games_delete(*, games: Iterable[Game]) -> list[int]:
     for key_hash, key_id in keys:
         keycache.forget(key_hash, key_id)
     serving_version_bump("game deleted")
-    logger.info("games deleted", extra={"game_ids": ids, "keys_forgotten": len(key_hashes)})
+    logger.info("games deleted", extra={"game_ids": ids, "keys_forgotten": len(keys)})
     return ids
 
 

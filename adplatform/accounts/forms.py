@@ -22,7 +22,9 @@ class ThrottledLoginMixin:
         from adplatform.api.client import client_ip
 
         request = getattr(self, "request", None)
-        scopes = auth_throttle.login_scopes(self.data.get("username", ""), (client_ip(request) or "unknown") if request else "unknown")
+        scopes = auth_throttle.login_scopes(
+            self.data.get("username", ""), (client_ip(request) or "unknown") if request else "unknown"
+        )
         wait = auth_throttle.locked_for("login", scopes)
         if not wait:
             try:
