@@ -14,6 +14,7 @@ Each process listens on a daemon thread of its own, started the first time one o
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
@@ -90,6 +91,15 @@ def ensure_listening() -> None:
         threading.Thread(target=_listen, name="cache-invalidation", daemon=True).start()
 
 
+def stop_listening() -> None:
+    """Let this process's listener end (at exit, so it does not log a Redis that went away first)."""
+    global _listening_pid
+    _listening_pid = None
+
+
+atexit.register(stop_listening)
+
+
 def wait_connected(timeout: float = 5.0) -> bool:
     """Until this process's listener is subscribed (tests, and readiness)."""
     return _connected.wait(timeout)
@@ -121,9 +131,13 @@ def _listen() -> None:
                 except (TypeError, ValueError):
                     continue
                 _apply(name, key)
-        except Exception:
+        except Exception as exc:  # noqa: BLE001 - a listener must outlive any failure; it resubscribes
             _connected.clear()
-            logger.warning("cache invalidation listener lost redis; resubscribing", exc_info=True)
+            if _listening_pid != pid:
+                return  # the process is shutting down
+            # Once per outage, not once per retry; the caches are cleared when the subscription is back.
+            log = logger.warning if backoff == 0.1 else logger.debug
+            log("cache invalidation listener lost redis; resubscribing", extra={"error": repr(exc)})
             time.sleep(backoff)
             backoff = min(backoff * 2, 5.0)
         finally:

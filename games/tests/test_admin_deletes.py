@@ -8,7 +8,8 @@ from unittest import mock
 import pytest
 from django.urls import reverse
 
-from adplatform.serving import serving_version
+from adplatform.redis import get_redis
+from adplatform.serving import SERVING_VERSION_KEY, serving_version
 from games import keycache
 from games.models import AdContainer, Asset, ContainerStatusChange, Game, GameApiKey, Playlist
 from games.tests.factories import AdContainerFactory, AssetFactory, GameFactory, PlaylistFactory, make_api_key
@@ -20,6 +21,13 @@ pytestmark = pytest.mark.django_db
 def staff_client(client, staff_user):
     client.force_login(staff_user)
     return client
+
+
+@pytest.fixture(autouse=True)
+def counted_bumps():
+    """The serving version starts at a known number, so "bumped once" reads as 100 -> 101 (a counter that
+    starts afresh starts from the clock instead: adplatform/serving.py)."""
+    get_redis().set(SERVING_VERSION_KEY, 100)
 
 
 @pytest.fixture(autouse=True)
@@ -80,7 +88,7 @@ def test_delete_one_game_goes_through_the_same_service(staff_client, django_capt
 
     assert not Game.objects.filter(pk=game.pk).exists()
     assert keycache.lookup(raw) is None
-    assert serving_version() == 1
+    assert serving_version() == 101
 
 
 def test_delete_selected_containers_bumps_serving_and_tells_their_games_servers(
@@ -95,7 +103,7 @@ def test_delete_selected_containers_bumps_serving_and_tells_their_games_servers(
         _delete_selected(staff_client, AdContainer, doomed)
 
     assert list(AdContainer.objects.values_list("pk", flat=True)) == [kept.pk]
-    assert serving_version() == 1
+    assert serving_version() == 101
     queued["publish"].assert_called_once_with([keyed.pk])
 
 
@@ -104,7 +112,7 @@ def test_delete_one_container_goes_through_the_same_service(staff_client, django
     with django_capture_on_commit_callbacks(execute=True):
         _delete_one(staff_client, AdContainer, container)
     assert not AdContainer.objects.exists()
-    assert serving_version() == 1
+    assert serving_version() == 101
 
 
 def test_delete_selected_playlists_bumps_serving(staff_client, django_capture_on_commit_callbacks):
@@ -118,7 +126,7 @@ def test_delete_selected_playlists_bumps_serving(staff_client, django_capture_on
     assert not Playlist.objects.exists()
     container.refresh_from_db()
     assert container.playlist is None  # back to no house content
-    assert serving_version() == 1
+    assert serving_version() == 101
 
 
 def test_asset_sync_now_goes_through_the_service(staff_client, queued, django_capture_on_commit_callbacks):
