@@ -17,7 +17,8 @@ def campaigns_visible_to(user) -> QuerySet[Campaign]:
     """Advertisers see their own campaigns; staff see all; everyone else none."""
     if not user.is_authenticated:
         return Campaign.objects.none()
-    qs = Campaign.objects.select_related("advertiser", "advertiser__user")
+    # game and creatives: the compliance checklist (serving_problems) reads them for every campaign.
+    qs = Campaign.objects.select_related("advertiser", "advertiser__user", "game").prefetch_related("creatives")
     return qs if user.is_staff else qs.filter(advertiser__user=user)
 
 

@@ -227,3 +227,24 @@ def roblox_publish_message(*, universe_id: int, api_key: str, topic: str, messag
     """
     (universe_id,) = unique_ids([universe_id])
     opencloud.publish_message(universe_id, api_key=api_key, topic=topic, message=message)
+
+
+# --------------------------------------------------------------------------- Open Cloud Assets (owner's key)
+
+
+def roblox_cloud_asset(*, asset_id: int, api_key: str) -> opencloud.CloudAsset:
+    """An asset's creator, type and moderation state through Open Cloud Assets, read with the game owner's
+    key (``asset:read``). The documented replacement of the legacy asset-details call for ownership and
+    moderation. Not cached: moderation changes, and what a key may read depends on the key."""
+    (asset_id,) = unique_ids([asset_id])
+    return opencloud.get_asset(asset_id, api_key=api_key)
+
+
+def roblox_cloud_asset_create(**kwargs: Any) -> opencloud.CloudOperation:
+    """Upload an asset as the game owner (``asset:write``); see :func:`opencloud.create_asset`."""
+    return opencloud.create_asset(**kwargs)
+
+
+def roblox_cloud_operation(*, operation_id: str, api_key: str) -> opencloud.CloudOperation:
+    """Where an Open Cloud asset operation stands (done, and the asset once done)."""
+    return opencloud.get_operation(operation_id, api_key=api_key)

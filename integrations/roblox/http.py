@@ -164,12 +164,14 @@ def request_json(
     params: Mapping[str, Any] | None = None,
     json_body: Any = None,
     headers: Mapping[str, str] | None = None,
+    files: Mapping[str, Any] | None = None,
 ) -> Any:
     """Call ``{base URL of family}{path}`` and return the decoded JSON body (None for an empty body).
 
     Raises :class:`RobloxNotFound`, :class:`RobloxBadRequest`, :class:`RobloxForbidden` at once, and
     :class:`RobloxUnavailable` (or its :class:`RobloxRateLimited` / :class:`RobloxCircuitOpen` kinds) when
     Roblox stays unavailable past the retries. ``headers`` may carry credentials: they are never logged.
+    ``files`` sends a multipart body (``requests``' ``files``) instead of ``json_body``.
     """
     config = get_config()
     url = f"{base_url(family)}{path}"
@@ -208,6 +210,7 @@ def request_json(
                 url,
                 params=params,
                 json=json_body,
+                files=files,
                 headers=dict(headers or {}),
                 timeout=(config.connect_timeout, config.read_timeout),
             )
