@@ -202,6 +202,11 @@ def share_total(game_ids, start: datetime, end: datetime) -> ShareFigures:
     return ShareFigures(row["n"] or 0, row["s"] or ZERO)
 
 
+def schedules_in_force() -> list[RevenueShareSchedule]:
+    """Every schedule, newest first, with its tiers (the earnings pages explain the share with them)."""
+    return list(RevenueShareSchedule.objects.prefetch_related("tiers").order_by("-effective_from"))
+
+
 def earnings_columns(gross: Decimal, share: ShareFigures) -> dict[str, Any]:
     """Gross (what advertisers spent), Roblox's revenue share and net, as the CSV and API spell them."""
     fee = share.revenue_share.quantize(Decimal("0.000001"))
