@@ -1,4 +1,4 @@
-"""Roblox's ad-integration rules, by construction (docs/COMPLIANCE.md).
+"""Roblox's ad-integration rules, by construction (ads/COMPLIANCE.md).
 
 A campaign serves only in the game whose owner registered it in Roblox Ads Manager, only with its
 ad-integration campaign id, and only with creatives that carry their placement id and whose asset

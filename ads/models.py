@@ -97,7 +97,7 @@ class Campaign(TimeStamped):
         max_length=64, blank=True, help_text="The campaign id of the Roblox Ads Manager ad integration."
     )
     # Roblox registers an ad integration for one game, and its creatives must be assets of that game's
-    # owner: a campaign serves only in this game (see docs/COMPLIANCE.md).
+    # owner: a campaign serves only in this game (see ads/COMPLIANCE.md).
     game = models.ForeignKey(
         "games.Game",
         null=True,

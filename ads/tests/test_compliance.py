@@ -498,3 +498,31 @@ def test_the_revenue_share_schedule_is_seeded_from_the_published_table():
     assert (schedule.intro_days, schedule.after_intro_cptv, schedule.campaign_cap) == (
         28, Decimal("0.10"), Decimal("400000"))  # fmt: skip
     assert json.dumps(schedule.source_url).count("ad-integrations") == 1
+
+
+# ----------------------------------------------------------------------------- the owner's Open Cloud key
+
+
+def test_the_owner_connects_the_open_cloud_key_and_it_is_never_shown(client):
+    game = GameFactory(open_cloud_api_key="")
+    client.force_login(game.owner)
+    url = reverse("games:open-cloud", args=[game.slug])
+    assert "No key is connected yet" in client.get(url).content.decode()
+    response = client.post(url, {"open_cloud_api_key": "secret-key-123"})
+    assert response.status_code == 302
+    game.refresh_from_db()
+    assert game.open_cloud_api_key == "secret-key-123"
+    page = client.get(url).content.decode()
+    assert "A key is connected" in page and "secret-key-123" not in page
+    assert client.post(url, {"open_cloud_api_key": "has spaces in it"}).status_code == 200
+    game.refresh_from_db()
+    assert game.open_cloud_api_key == "secret-key-123"
+
+
+def test_another_owner_cannot_set_the_key(client):
+    game = GameFactory(open_cloud_api_key="")
+    stranger = GameFactory().owner
+    client.force_login(stranger)
+    assert client.post(reverse("games:open-cloud", args=[game.slug]), {"open_cloud_api_key": "x"}).status_code == 404
+    game.refresh_from_db()
+    assert game.open_cloud_api_key == ""
