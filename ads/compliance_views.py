@@ -9,15 +9,19 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.shortcuts import redirect, render
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from adplatform.forms import apply_validation_error
-from ads import compliance
+from ads import compliance, selectors, services
 from ads.models import CampaignStatus
 from ads.views import _campaign, advertiser_required
+from games.selectors import games_visible_to
 
 
 class CreativeUploadForm(forms.Form):
@@ -66,3 +70,39 @@ def creative_upload(request, pk: int):
             )
             return redirect(detail)
     return render(request, "ads/creative_upload.html", {"form": form, "campaign": campaign})
+
+
+# --------------------------------------------------------------------------- the owner's side: Ads Manager ids
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def game_integrations(request, slug: str):
+    """The campaigns registered for one of the owner's games, with the ids Ads Manager gave them.
+
+    The owner registers each campaign and its assets in Roblox Ads Manager, so the owner may enter the
+    ad-integration campaign id and each asset's placement id here (through the same services).
+    """
+    game = get_object_or_404(games_visible_to(request.user), slug=slug)
+    campaigns = list(selectors.campaigns_registered_for(game))
+    errors: dict[int, list[str]] = {}
+    if request.method == "POST":
+        campaign = next((c for c in campaigns if str(c.pk) == request.POST.get("campaign")), None)
+        if campaign is None:
+            raise Http404("No such campaign registered for this game.")
+        try:
+            with transaction.atomic():
+                services.campaign_update(
+                    campaign=campaign, data={"roblox_campaign_id": request.POST.get("roblox_campaign_id", "")}
+                )
+                for creative in campaign.creatives.all():
+                    key = f"placement-{creative.pk}"
+                    if key in request.POST:
+                        services.creative_update(creative=creative, data={"roblox_placement_id": request.POST[key]})
+        except ValidationError as exc:
+            errors[campaign.pk] = [m for ms in exc.message_dict.values() for m in ms]
+        else:
+            messages.success(request, f"Ads Manager ids of “{campaign.name}” saved.")
+            return redirect(reverse("ads:game-integrations", args=[game.slug]) + f"#campaign-{campaign.pk}")
+    rows = [(c, compliance.compliance_checklist(c), errors.get(c.pk, [])) for c in campaigns]
+    return render(request, "ads/game_integrations.html", {"game": game, "rows": rows})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Case, Count, Q, QuerySet, Value, When
 
-from ads.models import Advertiser, Campaign, Creative, ModerationStatus
+from ads.models import Advertiser, Campaign, CampaignStatus, Creative, ModerationStatus
 
 
 def advertiser_of(user) -> Advertiser | None:
@@ -54,4 +54,15 @@ def moderation_queue() -> QuerySet[Creative]:
         Creative.objects.select_related("campaign__advertiser", "asset")
         .annotate(_queue=pending_first)
         .order_by("_queue", "created_at", "id")
+    )
+
+
+def campaigns_registered_for(game) -> QuerySet[Campaign]:
+    """The campaigns registered in Ads Manager for ``game`` (its owner's view), with their creatives."""
+    return (
+        Campaign.objects.filter(game=game)
+        .exclude(status=CampaignStatus.ARCHIVED)
+        .select_related("advertiser", "game")
+        .prefetch_related("creatives")
+        .order_by("-start_at", "-id")
     )

@@ -21,4 +21,5 @@ urlpatterns = [
 # Roblox compliance pages (ads.compliance_views).
 urlpatterns += [
     path("<int:pk>/creatives/upload/", compliance_views.creative_upload, name="creative-upload"),
+    path("games/<slug:slug>/integrations/", compliance_views.game_integrations, name="game-integrations"),
 ]

@@ -526,3 +526,32 @@ def test_another_owner_cannot_set_the_key(client):
     assert client.post(reverse("games:open-cloud", args=[game.slug]), {"open_cloud_api_key": "x"}).status_code == 404
     game.refresh_from_db()
     assert game.open_cloud_api_key == ""
+
+
+# ----------------------------------------------------------------------------- the owner enters the Ads Manager ids
+
+
+def test_the_owner_enters_the_ads_manager_ids_of_campaigns_registered_for_the_game(client, game):
+    campaign = CampaignFactory(game=game, roblox_campaign_id="")
+    creative = CreativeFactory(campaign=campaign, roblox_placement_id="")
+    elsewhere = CampaignFactory(game=GameFactory(), name="Not for this game")
+    client.force_login(game.owner)
+    url = reverse("ads:game-integrations", args=[game.slug])
+    page = client.get(url).content.decode()
+    assert campaign.name in page and str(creative.roblox_asset_id) in page and elsewhere.name not in page
+    response = client.post(
+        url, {"campaign": campaign.pk, "roblox_campaign_id": "adint-owner", f"placement-{creative.pk}": "pl-owner"}
+    )
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    creative.refresh_from_db()
+    assert (campaign.roblox_campaign_id, creative.roblox_placement_id) == ("adint-owner", "pl-owner")
+    # A campaign of another game cannot be reached through this page.
+    assert client.post(url, {"campaign": elsewhere.pk, "roblox_campaign_id": "x"}).status_code == 404
+    elsewhere.refresh_from_db()
+    assert elsewhere.roblox_campaign_id != "x"
+
+
+def test_another_owner_cannot_open_a_games_integrations(client, game):
+    client.force_login(GameFactory().owner)
+    assert client.get(reverse("ads:game-integrations", args=[game.slug])).status_code == 404
