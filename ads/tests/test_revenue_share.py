@@ -188,3 +188,13 @@ def test_another_owners_visits_do_not_show(client, earnings):
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert all(r["game_id"] != str(earnings.pk) for r in rows)
     assert all(r["qualified_visits"] == "0" for r in rows)
+
+
+def test_the_management_api_game_report_carries_the_earnings(token_client, earnings):
+    client = token_client(earnings.owner)
+    response = client.get(f"/api/v1/manage/games/{earnings.pk}/report/", {"from": "2027-01-06", "to": "2027-01-06"})
+    assert response.status_code == 200
+    assert response.json()["earnings"] == {
+        "qualified_visits": 2, "gross": "2.000000", "roblox_revenue_share": "0.003000", "net": "1.997000"}  # fmt: skip
+    schema = client.get("/api/schema/?format=json").json()
+    assert "roblox_revenue_share" in schema["components"]["schemas"]["GameEarnings"]["properties"]
