@@ -142,6 +142,15 @@ def assess_asset(*, game: Game | None, roblox_asset_id: int) -> AssetVerdict:
         return AssetVerdict(RobloxReview.UNAVAILABLE, "The game's owner has not connected an Open Cloud key yet.")
     try:
         creator_type, creator_id = _game_creator(game)
+    except RobloxNotFound:
+        return AssetVerdict(
+            RobloxReview.UNAVAILABLE, "The game is not synced with Roblox yet (no universe or creator)."
+        )
+    except RobloxUnavailable:
+        return AssetVerdict(RobloxReview.UNAVAILABLE, "Roblox did not answer; checked again shortly.", retry=True)
+    except RobloxError as exc:
+        return AssetVerdict(RobloxReview.UNAVAILABLE, str(exc)[:300])
+    try:
         asset = roblox_cloud_asset(asset_id=roblox_asset_id, api_key=game.open_cloud_api_key)
     except RobloxNotFound:
         return AssetVerdict(RobloxReview.NOT_OWNED, f"Roblox shows no asset {roblox_asset_id} to the game owner's key.")
@@ -165,6 +174,37 @@ def assess_asset(*, game: Game | None, roblox_asset_id: int) -> AssetVerdict:
     )
 
 
+# From the verdict that lets a creative serve least to the one that lets it serve: a creative is as
+# far as the least approved of its assets.
+_REVIEW_RANK = [RobloxReview.NOT_OWNED, RobloxReview.REJECTED, RobloxReview.UNAVAILABLE, RobloxReview.UNCHECKED,
+                RobloxReview.UPLOADING, RobloxReview.IN_REVIEW, RobloxReview.APPROVED]  # fmt: skip
+
+
+def creative_assets(creative: Creative) -> list[tuple[str, int]]:
+    """Every Roblox asset a creative shows, with the field it comes from: the main asset, an NPC's model,
+    a minigame's logo. All must be the game owner's."""
+    assets = [("roblox_asset_id", creative.roblox_asset_id)]
+    if creative.npc_model_asset_id:
+        assets.append(("npc.model_asset_id", creative.npc_model_asset_id))
+    logo = ((creative.minigame or {}).get("branding") or {}).get("logo_asset_id")
+    if logo:
+        assets.append(("minigame.branding", int(logo)))
+    return list(dict.fromkeys(assets))
+
+
+def assess_creative(creative: Creative) -> tuple[AssetVerdict, str]:
+    """The verdict on all of a creative's assets (the least approved one) and the field it is about."""
+    worst: tuple[AssetVerdict, str] | None = None
+    for field, asset_id in creative_assets(creative):
+        verdict = assess_asset(game=creative.campaign.game, roblox_asset_id=asset_id)
+        if worst is None or _REVIEW_RANK.index(verdict.review) < _REVIEW_RANK.index(worst[0].review):
+            worst = (verdict, field)
+        if verdict.review in (RobloxReview.NOT_OWNED, RobloxReview.UNCHECKED):
+            break  # no need to ask Roblox about the others
+    assert worst is not None  # a creative always has its main asset
+    return worst
+
+
 def apply_verdict(creative: Creative, verdict: AssetVerdict) -> bool:
     """Set the verdict on an (unsaved) creative; True when what may serve changed."""
     changed = creative.roblox_review != verdict.review
@@ -175,15 +215,15 @@ def apply_verdict(creative: Creative, verdict: AssetVerdict) -> bool:
 
 
 def verify_new_asset(*, creative: Creative) -> AssetVerdict:
-    """For a typed asset id: refuse (ValidationError) an asset that is not the game owner's."""
-    verdict = assess_asset(game=creative.campaign.game, roblox_asset_id=creative.roblox_asset_id)
+    """For typed asset ids: refuse (ValidationError) any asset of the creative that is not the game owner's."""
+    verdict, field = assess_creative(creative)
     if verdict.review == RobloxReview.NOT_OWNED:
-        raise ValidationError(
-            {
-                "roblox_asset_id": verdict.note
-                + " Upload the artwork instead: the platform uploads it as the owner's asset."
-            }
+        hint = (
+            " Upload the artwork instead: the platform uploads it as the owner's asset."
+            if field == "roblox_asset_id"
+            else ""
         )
+        raise ValidationError({field: verdict.note + hint})
     apply_verdict(creative, verdict)
     if verdict.retry:
         transaction.on_commit(lambda: _queue_check(creative.pk))
@@ -204,7 +244,7 @@ def creative_roblox_check(*, creative_id: int) -> Creative | None:
     )
     if creative is None:
         return None
-    verdict = assess_asset(game=creative.campaign.game, roblox_asset_id=creative.roblox_asset_id)
+    verdict, _ = assess_creative(creative)
     changed = apply_verdict(creative, verdict)
     creative.save(update_fields=["roblox_review", "roblox_review_note", "roblox_checked_at", "updated_at"])
     if changed:

@@ -447,9 +447,9 @@ def creative_create(*, campaign: Campaign, data: dict[str, Any]) -> Creative:
 def creative_update(*, creative: Creative, data: dict[str, Any]) -> Creative:
     """Edit a creative. Changing its content sends it back to review (PENDING)."""
     creative = Creative.objects.select_for_update(of=("self",)).select_related("campaign__game").get(pk=creative.pk)
-    placement_before, asset_before = creative.roblox_placement_id, creative.roblox_asset_id
+    placement_before, assets_before = creative.roblox_placement_id, compliance.creative_assets(creative)
     changed = _apply_creative_fields(creative, dict(data))
-    if creative.roblox_asset_id != asset_before:
+    if compliance.creative_assets(creative) != assets_before:
         compliance.verify_new_asset(creative=creative)
     if creative.roblox_placement_id != placement_before:
         changed = changed | {"roblox_placement_id"}

@@ -555,3 +555,34 @@ def test_the_owner_enters_the_ads_manager_ids_of_campaigns_registered_for_the_ga
 def test_another_owner_cannot_open_a_games_integrations(client, game):
     client.force_login(GameFactory().owner)
     assert client.get(reverse("ads:game-integrations", args=[game.slug])).status_code == 404
+
+
+def test_an_npc_model_of_someone_else_is_refused_too(rsps, game):
+    campaign = CampaignFactory(game=game)
+    roblox_game(rsps, game)
+    cloud_asset(rsps, 5151)
+    cloud_asset(rsps, 5152, creator={"userId": "999"})
+    data = {"name": "Shopkeeper", "kind": "NPC", "roblox_asset_id": 5151,
+            "npc": {"model_asset_id": 5152, "dialogue": ["Hi!"]}}  # fmt: skip
+    with pytest.raises(ValidationError) as exc:
+        services.creative_create(campaign=campaign, data=data)
+    assert "npc.model_asset_id" in exc.value.message_dict
+    assert not Creative.objects.filter(campaign=campaign).exists()
+
+
+def test_a_creative_is_as_far_as_its_least_approved_asset(rsps, game):
+    campaign = CampaignFactory(game=game)
+    roblox_game(rsps, game)
+    cloud_asset(rsps, 5251)
+    cloud_asset(rsps, 5252, state="MODERATION_STATE_REVIEWING")
+    data = {"name": "Shopkeeper", "kind": "NPC", "roblox_asset_id": 5251,
+            "npc": {"model_asset_id": 5252, "dialogue": ["Hi!"]}}  # fmt: skip
+    creative = services.creative_create(campaign=campaign, data=data)
+    assert creative.roblox_review == RobloxReview.IN_REVIEW
+
+
+def test_a_game_not_synced_yet_leaves_the_asset_unchecked_not_refused(rsps):
+    game = GameFactory(open_cloud_api_key=OWNER_KEY, roblox_universe_id=None)
+    campaign = CampaignFactory(game=game)
+    creative = services.creative_create(campaign=campaign, data={"name": "Poster", "roblox_asset_id": 5353})
+    assert creative.roblox_review == RobloxReview.UNAVAILABLE and "not synced" in creative.roblox_review_note
