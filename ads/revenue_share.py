@@ -87,7 +87,7 @@ CROSS JOIN LATERAL (
                 ELSE 'day:' || to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') END AS session
 ) s
 WHERE e.viewable AND e.invalid_reason = '' AND e.campaign_id IS NOT NULL
-  AND e.occurred_at >= %s AND e.occurred_at < %s
+  AND {where}
 ORDER BY e.campaign_id, e.player_id, s.session, e.occurred_at
 ON CONFLICT ON CONSTRAINT qualified_visit_once_per_session DO NOTHING
 RETURNING id
@@ -103,12 +103,48 @@ def qualified_visits_collect(*, since: datetime | None = None, until: datetime |
     """
     until = until or timezone.now()
     since = since or until - COLLECT_WINDOW
+    return _collect("e.occurred_at >= %s AND e.occurred_at < %s", [since, until])
+
+
+def _collect(where: str, params: list[Any]) -> int:
     with connection.cursor() as cursor:
-        cursor.execute(_COLLECT_SQL, [since, until])
+        cursor.execute(_COLLECT_SQL.format(where=where), params)
         new_ids = [row[0] for row in cursor.fetchall()]
     if new_ids:
         price_visits(ids=new_ids)
     return len(new_ids)
+
+
+WATERMARK_KEY = "revenue_share:engagement_watermark"
+BATCH = 50_000
+
+
+def qualified_visits_collect_new() -> int:
+    """The periodic job: the engagements stored since the last run (by id, a watermark in Redis).
+
+    Cheap at any event rate (an id range over the primary key, not hours of events a minute). Without
+    a watermark (first run, Redis lost) it falls back to the time window, then sets one; a repeat
+    is harmless (the unique constraint).
+    """
+    from adplatform.redis import get_redis
+    from ads.models import AdEngagement
+
+    client = get_redis()
+    top = AdEngagement.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    raw = client.get(WATERMARK_KEY)
+    if raw is None:
+        count = qualified_visits_collect()
+        client.set(WATERMARK_KEY, top)
+        return count
+    low = int(raw)
+    count = 0
+    while low < top:
+        high = min(top, low + BATCH)
+        with transaction.atomic():
+            count += _collect("e.id > %s AND e.id <= %s", [low, high])
+        client.set(WATERMARK_KEY, high)
+        low = high
+    return count
 
 
 def price_visits(*, ids: list[int] | None = None, campaign_ids: list[int] | None = None) -> int:

@@ -116,7 +116,7 @@ def roblox_reviews_refresh() -> int:
 @shared_task(ignore_result=True)
 def qualified_visits_collect() -> int:
     """Every minute: qualified visits (Roblox's revenue share) from the engagements of the last hours."""
-    from ads.revenue_share import qualified_visits_collect as collect
+    from ads.revenue_share import qualified_visits_collect_new as collect
 
     lock = _exclusive("qualified_visits_collect", 300)
     if not lock.acquire():

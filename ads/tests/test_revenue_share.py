@@ -198,3 +198,20 @@ def test_the_management_api_game_report_carries_the_earnings(token_client, earni
         "qualified_visits": 2, "gross": "2.000000", "roblox_revenue_share": "0.003000", "net": "1.997000"}  # fmt: skip
     schema = client.get("/api/schema/?format=json").json()
     assert "roblox_revenue_share" in schema["components"]["schemas"]["GameEarnings"]["properties"]
+
+
+def test_the_periodic_job_collects_only_new_engagements_by_watermark(game, campaign_2027):
+    from adplatform.redis import get_redis
+    from ads.tasks import qualified_visits_collect as task
+
+    # Without a watermark the job looks at recent hours, then remembers where it stopped.
+    recent = datetime.now(UTC) - timedelta(minutes=5)
+    engagement(campaign_2027, game=game, player=1, at=recent)
+    assert task() == 1
+    assert int(get_redis().get(revenue_share.WATERMARK_KEY)) == AdEngagement.objects.latest("id").id
+    # Later runs take the rows stored since, however old their occurred_at.
+    engagement(campaign_2027, game=game, player=2, at=START_2027 + timedelta(days=2))
+    engagement(campaign_2027, game=game, player=1, at=recent + timedelta(minutes=1))  # same session: not new
+    assert task() == 1
+    assert task() == 0
+    assert QualifiedVisit.objects.count() == 2
