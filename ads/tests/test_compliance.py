@@ -586,3 +586,34 @@ def test_a_game_not_synced_yet_leaves_the_asset_unchecked_not_refused(rsps):
     campaign = CampaignFactory(game=game)
     creative = services.creative_create(campaign=campaign, data={"name": "Poster", "roblox_asset_id": 5353})
     assert creative.roblox_review == RobloxReview.UNAVAILABLE and "not synced" in creative.roblox_review_note
+
+
+# ----------------------------------------------------------------------------- the tasks
+
+
+def test_the_upload_task_polls_again_until_roblox_finished_and_retries_when_down(game, _quiet):
+    from celery.exceptions import Retry
+
+    from ads.tasks import creative_upload_process_task
+    from integrations.roblox.errors import RobloxUnavailable
+
+    upload = compliance.creative_upload_create(campaign=CampaignFactory(game=game), name="Poster", data=png())
+    with mock.patch("ads.compliance.creative_upload_process", return_value=(upload, True)):
+        creative_upload_process_task(upload.pk)
+    _quiet.assert_called_with(args=[upload.pk], countdown=30)
+    # Roblox down: retried with backoff (run eagerly here, so at once), and given up after 8 retries.
+    with mock.patch("ads.compliance.creative_upload_process", side_effect=RobloxUnavailable("down")) as process:
+        result = creative_upload_process_task.apply(args=[upload.pk])
+    assert isinstance(result.result, RobloxUnavailable | Retry)
+    assert process.call_count == 9
+
+
+def test_the_check_task_records_the_verdict(rsps, game):
+    from ads.tasks import creative_roblox_check_task
+
+    creative = CreativeFactory(campaign=CampaignFactory(game=game), roblox_review=RobloxReview.UNCHECKED)
+    roblox_game(rsps, game)
+    cloud_asset(rsps, creative.roblox_asset_id)
+    assert creative_roblox_check_task(creative.pk) == RobloxReview.APPROVED
+    creative.refresh_from_db()
+    assert creative.roblox_review == RobloxReview.APPROVED and creative.roblox_checked_at is not None
