@@ -617,3 +617,41 @@ def test_the_check_task_records_the_verdict(rsps, game):
     assert creative_roblox_check_task(creative.pk) == RobloxReview.APPROVED
     creative.refresh_from_db()
     assert creative.roblox_review == RobloxReview.APPROVED and creative.roblox_checked_at is not None
+
+
+# ----------------------------------------------------------------------------- the management API's uploads
+
+
+def test_the_management_api_takes_artwork_and_lists_uploads(token_client, game, _quiet):
+    advertiser = AdvertiserFactory()
+    campaign = CampaignFactory(advertiser=advertiser, game=game)
+    client = token_client(advertiser.user)
+    url = f"/api/v1/manage/campaigns/{campaign.pk}/uploads/"
+    image = io.BytesIO(png(640, 360))
+    image.name = "poster.png"
+    response = client.post(url, {"name": "Poster", "image": image}, format="multipart")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["state"], body["width"], body["height"], body["game"]) == ("PENDING", 640, 360, game.pk)
+    assert [u["id"] for u in client.get(url).json()["results"]] == [body["id"]]
+
+
+def test_the_management_api_refuses_bad_artwork_in_the_error_format(token_client, game):
+    advertiser = AdvertiserFactory()
+    campaign = CampaignFactory(advertiser=advertiser, game=game)
+    client = token_client(advertiser.user)
+    bad = io.BytesIO(b"%PDF-1.4 not an image")
+    bad.name = "x.pdf"
+    response = client.post(
+        f"/api/v1/manage/campaigns/{campaign.pk}/uploads/", {"name": "P", "image": bad}, format="multipart"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "validation_error"
+    assert "image" in response.json()["error"]["details"]
+    assert not CreativeUpload.objects.exists()
+
+
+def test_the_management_api_hides_another_advertisers_uploads(token_client, game):
+    campaign = CampaignFactory(game=game)
+    client = token_client(AdvertiserFactory().user)
+    assert client.get(f"/api/v1/manage/campaigns/{campaign.pk}/uploads/").status_code == 404
