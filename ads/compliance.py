@@ -177,7 +177,7 @@ def assess_asset(*, game: Game | None, roblox_asset_id: int) -> AssetVerdict:
 # From the verdict that lets a creative serve least to the one that lets it serve: a creative is as
 # far as the least approved of its assets.
 _REVIEW_RANK = [RobloxReview.NOT_OWNED, RobloxReview.REJECTED, RobloxReview.UNAVAILABLE, RobloxReview.UNCHECKED,
-                RobloxReview.UPLOADING, RobloxReview.IN_REVIEW, RobloxReview.APPROVED]  # fmt: skip
+                RobloxReview.IN_REVIEW, RobloxReview.APPROVED]  # fmt: skip
 
 
 def creative_assets(creative: Creative) -> list[tuple[str, int]]:

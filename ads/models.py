@@ -163,7 +163,6 @@ class RobloxReview(models.TextChoices):
     """Where a creative's asset stands with Roblox: it serves only once APPROVED."""
 
     UNCHECKED = "UNCHECKED", "Not checked with Roblox yet"
-    UPLOADING = "UPLOADING", "Being uploaded to Roblox"
     IN_REVIEW = "IN_REVIEW", "In review at Roblox"
     APPROVED = "APPROVED", "Approved by Roblox"
     REJECTED = "REJECTED", "Rejected by Roblox"

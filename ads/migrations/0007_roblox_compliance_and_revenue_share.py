@@ -51,7 +51,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='creative',
             name='roblox_review',
-            field=models.CharField(choices=[('UNCHECKED', 'Not checked with Roblox yet'), ('UPLOADING', 'Being uploaded to Roblox'), ('IN_REVIEW', 'In review at Roblox'), ('APPROVED', 'Approved by Roblox'), ('REJECTED', 'Rejected by Roblox'), ('NOT_OWNED', "Not an asset of the game's owner"), ('UNAVAILABLE', 'Could not be checked')], default='UNCHECKED', help_text='Ownership and moderation of the asset at Roblox (checked through Open Cloud Assets).', max_length=16),
+            field=models.CharField(choices=[('UNCHECKED', 'Not checked with Roblox yet'), ('IN_REVIEW', 'In review at Roblox'), ('APPROVED', 'Approved by Roblox'), ('REJECTED', 'Rejected by Roblox'), ('NOT_OWNED', "Not an asset of the game's owner"), ('UNAVAILABLE', 'Could not be checked')], default='UNCHECKED', help_text='Ownership and moderation of the asset at Roblox (checked through Open Cloud Assets).', max_length=16),
         ),
         migrations.AddField(
             model_name='creative',
