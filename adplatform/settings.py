@@ -440,3 +440,19 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["roblox"] = env_str("THROTTLE_ROBLOX", 
 NUM_PROXIES = env_int("NUM_PROXIES", 0)
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
 REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES  # DRF's own get_ident agrees with client_ip
+
+# --------------------------------------------------------------------------- Roblox compliance (ads.compliance)
+# Artwork advertisers upload (uploaded to Roblox as the game owner's asset), and the compliance jobs.
+CREATIVE_UPLOAD_MAX_BYTES = env_int("CREATIVE_UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
+CREATIVE_UPLOAD_MIN_SIDE = env_int("CREATIVE_UPLOAD_MIN_SIDE", 64)  # pixels
+CREATIVE_UPLOAD_MAX_SIDE = env_int("CREATIVE_UPLOAD_MAX_SIDE", 4096)  # pixels (Roblox takes below 8000)
+CELERY_BEAT_SCHEDULE["ads-roblox-reviews-refresh"] = {
+    "task": "ads.tasks.roblox_reviews_refresh",
+    "schedule": timedelta(minutes=10),
+    "options": {"expires": 540},
+}
+CELERY_BEAT_SCHEDULE["ads-qualified-visits"] = {
+    "task": "ads.tasks.qualified_visits_collect",
+    "schedule": timedelta(minutes=1),
+    "options": {"expires": 55},
+}

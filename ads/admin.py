@@ -22,16 +22,22 @@ from django.forms.models import BaseInlineFormSet
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
-from ads import selectors, services
+from ads import compliance, selectors, services
 from ads.models import (
     Advertiser,
     ApprovalState,
     Campaign,
     CampaignStatus,
     Creative,
+    CreativeUpload,
     LedgerEntry,
     ModerationStatus,
+    QualifiedVisit,
+    RevenueShareSchedule,
+    RevenueShareTier,
+    RobloxReview,
 )
+from integrations.roblox.errors import RobloxUnavailable
 
 BADGE_COLOURS = {
     ModerationStatus.PENDING: "#b35900",
@@ -286,6 +292,7 @@ CAMPAIGN_FORM_FIELDS = [
     "pacing",
     "targeting",
     "roblox_campaign_id",
+    "game",
 ]
 
 
@@ -321,9 +328,19 @@ class CampaignAdmin(ServiceAdminMixin, admin.ModelAdmin):
     search_fields = ["name", "roblox_campaign_id", "advertiser__company"]
     autocomplete_fields = ["advertiser"]
     date_hierarchy = "start_at"
-    readonly_fields = ["spent", "spend", "remaining", "spent_percent", "activation", "created_at", "updated_at"]
+    readonly_fields = [
+        "spent",
+        "spend",
+        "remaining",
+        "spent_percent",
+        "activation",
+        "roblox_checklist",
+        "created_at",
+        "updated_at",
+    ]
     fieldsets = [
         (None, {"fields": ["advertiser", "name", "status", "activation", "roblox_campaign_id"]}),
+        ("Roblox ad integration", {"fields": ["game", "roblox_checklist"]}),
         (
             "Money",
             {"fields": ["pricing", "max_bid", "total_budget", "daily_budget", "spent", "remaining", "spent_percent"]},
@@ -385,6 +402,13 @@ class CampaignAdmin(ServiceAdminMixin, admin.ModelAdmin):
     @admin.display(description="Creatives (approved)")
     def creatives(self, obj):
         return f"{getattr(obj, 'creative_count', '?')} ({getattr(obj, 'approved_creative_count', '?')})"
+
+    @admin.display(description="Roblox checklist")
+    def roblox_checklist(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        problems = compliance.serving_problems(obj)
+        return "Everything Roblox requires is in place." if not problems else " · ".join(problems)
 
     @admin.display(description="May serve?")
     def activation(self, obj):
@@ -454,7 +478,7 @@ class CreativeAdminForm(forms.ModelForm):
 
     class Meta:
         model = Creative
-        fields = ["campaign", *CREATIVE_CONTENT_FIELDS, "npc_model_asset_id", "npc_dialogue"]
+        fields = ["campaign", *CREATIVE_CONTENT_FIELDS, "npc_model_asset_id", "npc_dialogue", "roblox_placement_id"]
         help_texts = {
             "npc_dialogue": 'JSON list of lines: ["Hi!", "Try our new flavour."]',
             "minigame": 'JSON: {"template": "obby", "duration_seconds": 60, "reward": {"type": "none"}}',
@@ -490,6 +514,9 @@ class CreativeAdmin(ServiceAdminMixin, admin.ModelAdmin):
         "moderation_reason",
         "moderated_by",
         "moderated_at",
+        "roblox_review",
+        "roblox_review_note",
+        "roblox_checked_at",
         "created_at",
         "updated_at",
     ]
@@ -498,6 +525,7 @@ class CreativeAdmin(ServiceAdminMixin, admin.ModelAdmin):
         ("NPC", {"fields": ["npc_model_asset_id", "npc_dialogue"]}),
         ("Minigame", {"fields": ["minigame"]}),
         ("On click", {"fields": ["click_action"]}),
+        ("Roblox", {"fields": ["roblox_placement_id", "roblox_review", "roblox_review_note", "roblox_checked_at"]}),
         (
             "Moderation",
             {
@@ -513,7 +541,7 @@ class CreativeAdmin(ServiceAdminMixin, admin.ModelAdmin):
         ),
         ("Audit", {"fields": ["asset", "created_at", "updated_at"]}),
     ]
-    actions = ["approve", "reject"]
+    actions = ["approve", "reject", "roblox_check", "roblox_record_approved"]
     service_error_fields = {
         "npc": "npc_model_asset_id",
         "npc.model_asset_id": "npc_model_asset_id",
@@ -550,7 +578,9 @@ class CreativeAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     def service_save(self, request, obj, form, change):
         cleaned = form.cleaned_data
-        data: dict[str, Any] = {f: cleaned[f] for f in _changed(form, change, CREATIVE_CONTENT_FIELDS)}
+        data: dict[str, Any] = {
+            f: cleaned[f] for f in _changed(form, change, [*CREATIVE_CONTENT_FIELDS, "roblox_placement_id"])
+        }
         if _changed(form, change, ["npc_model_asset_id", "npc_dialogue"]):
             data["npc"] = {"model_asset_id": cleaned.get("npc_model_asset_id"), "dialogue": cleaned.get("npc_dialogue")}
         if change:
@@ -571,6 +601,22 @@ class CreativeAdmin(ServiceAdminMixin, admin.ModelAdmin):
         for creative in queryset:
             services.creative_moderate(creative=creative, status=ModerationStatus.APPROVED, by=request.user)
         self.message_user(request, f"{len(queryset)} creative(s) approved.", messages.SUCCESS)
+
+    @admin.action(
+        description="Check selected creatives with Roblox again (owner and moderation)", permissions=["change"]
+    )
+    def roblox_check(self, request, queryset):
+        reviews = [compliance.creative_roblox_check(creative_id=creative.pk) for creative in queryset]
+        summary = ", ".join(f"{c.name}: {c.get_roblox_review_display()}" for c in reviews if c is not None)
+        self.message_user(request, f"Checked with Roblox. {summary}", messages.SUCCESS)
+
+    @admin.action(description="Record: Roblox approved them (as Ads Manager shows)", permissions=["change"])
+    def roblox_record_approved(self, request, queryset):
+        for creative in queryset:
+            compliance.creative_roblox_review_record(
+                creative=creative, review=RobloxReview.APPROVED, note="Seen approved in Ads Manager.", by=request.user
+            )
+        self.message_user(request, f"{len(queryset)} creative(s) recorded as approved by Roblox.", messages.SUCCESS)
 
     @admin.action(description="Reject selected creatives…", permissions=["change"])
     def reject(self, request, queryset):
@@ -609,3 +655,73 @@ class LedgerEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --------------------------------------------------------------------------- Roblox compliance and revenue share
+
+
+class RevenueShareTierInline(admin.TabularInline):
+    model = RevenueShareTier
+    extra = 0
+    fields = ["code", "name", "cptv", "countries", "is_default"]
+
+
+@admin.register(RevenueShareSchedule)
+class RevenueShareScheduleAdmin(admin.ModelAdmin):
+    """Roblox's published revenue share, as data: a new table is a new schedule with its effective date."""
+
+    list_display = ["name", "effective_from", "intro_days", "after_intro_cptv", "campaign_cap"]
+    inlines = [RevenueShareTierInline]
+    actions = ["reprice"]
+
+    @admin.action(description="Reprice the qualified visits of campaigns under these schedules", permissions=["change"])
+    def reprice(self, request, queryset):
+        from ads import revenue_share
+
+        count = revenue_share.price_visits()
+        self.message_user(request, f"{count} qualified visit(s) repriced.", messages.SUCCESS)
+
+
+@admin.register(QualifiedVisit)
+class QualifiedVisitAdmin(admin.ModelAdmin):
+    """Counted from the stored engagements (ads.revenue_share); read only."""
+
+    list_display = ["engaged_at", "campaign", "game_id", "player_id", "session", "country", "tier", "cost"]
+    list_filter = ["tier"]
+    search_fields = ["player_id__exact", "session"]
+    readonly_fields = [f.name for f in QualifiedVisit._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CreativeUpload)
+class CreativeUploadAdmin(admin.ModelAdmin):
+    """Artwork uploads to Roblox (ads.compliance); read only, with a retry action."""
+
+    list_display = ["name", "campaign", "game", "state", "roblox_asset_id", "error", "created_at"]
+    list_filter = ["state"]
+    exclude = ["content"]
+    readonly_fields = [f.name for f in CreativeUpload._meta.fields if f.name != "content"]
+    actions = ["process_now"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Send or poll selected uploads now", permissions=["change"])
+    def process_now(self, request, queryset):
+        for upload in queryset:
+            try:
+                compliance.creative_upload_process(upload_id=upload.pk)
+            except RobloxUnavailable as exc:
+                self.message_user(request, f"{upload}: Roblox unavailable ({exc}).", messages.WARNING)
+        self.message_user(request, "Uploads processed.", messages.SUCCESS)

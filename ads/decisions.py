@@ -30,7 +30,16 @@ from adplatform.api.errors import DomainError
 from adplatform.redis import LuaScript, get_redis
 from adplatform.serving import SERVING_VERSION_KEY
 from ads import budget, metrics, tokens
-from ads.models import ApprovalState, Campaign, CampaignStatus, Creative, ModerationStatus, Pacing, Pricing
+from ads.models import (
+    ApprovalState,
+    Campaign,
+    CampaignStatus,
+    Creative,
+    ModerationStatus,
+    Pacing,
+    Pricing,
+    RobloxReview,
+)
 from ads.streams import DECISION_STREAM
 from games.models import AdContainer, AssetModeration, ContainerStatus, PlaylistItem
 
@@ -77,6 +86,7 @@ class CampaignInfo:
     games_out: frozenset[int]
     container_types: frozenset[str]
     creatives: dict[str, tuple[CreativeInfo, ...]]
+    roblox_ad_campaign_id: str = ""  # Roblox Ads Manager's ad-integration campaign id (compliance)
 
 
 @dataclass(frozen=True)
@@ -122,6 +132,8 @@ def _creative_payload(creative: Creative) -> dict[str, Any]:
         else None,
         "minigame": creative.minigame if creative.kind == "MINIGAME" else None,
         "click_action": creative.click_action or {"type": "none"},
+        # Ads Manager's placement id: the game wires the ad label with AdService:RegisterDisclosureButton.
+        "placement_id": creative.roblox_placement_id,
     }
 
 
@@ -171,8 +183,12 @@ def build_index(version: int) -> ServingIndex:
             house=house,
         )
 
-    approved = Creative.objects.filter(moderation_status=ModerationStatus.APPROVED).exclude(
-        asset__moderation_state=AssetModeration.BLOCKED
+    # Roblox's ad-integration rules (ads.compliance): a creative serves once Roblox approved its asset (the
+    # game owner's) and Ads Manager gave it a placement id; a campaign needs its ad-integration campaign id.
+    approved = (
+        Creative.objects.filter(moderation_status=ModerationStatus.APPROVED, roblox_review=RobloxReview.APPROVED)
+        .exclude(roblox_placement_id="")
+        .exclude(asset__moderation_state=AssetModeration.BLOCKED)
     )
     campaigns = (
         Campaign.objects.filter(
@@ -180,6 +196,7 @@ def build_index(version: int) -> ServingIndex:
             advertiser__approval=ApprovalState.APPROVED,
             end_at__gt=datetime.fromtimestamp(now, UTC),
         )
+        .exclude(roblox_campaign_id="")
         .select_related("advertiser")
         .prefetch_related(Prefetch("creatives", queryset=approved, to_attr="serving_creatives"))
         .annotate(n=Count("creatives", filter=Q(creatives__moderation_status=ModerationStatus.APPROVED)))
@@ -218,10 +235,12 @@ def build_index(version: int) -> ServingIndex:
                 segments=frozenset(t.get("segments", [])),
                 days=frozenset(t.get("days_of_week", [])),
                 hours=frozenset(t.get("hours_utc", [])),
-                games_in=frozenset(t.get("games_included", [])),
+                # A campaign registered for a game serves only there (Ads Manager registers it per game).
+                games_in=frozenset([campaign.game_id]) if campaign.game_id else frozenset(t.get("games_included", [])),
                 games_out=frozenset(t.get("games_excluded", [])),
                 container_types=frozenset(t.get("container_types", [])),
                 creatives={kind: tuple(items) for kind, items in by_kind.items()},
+                roblox_ad_campaign_id=campaign.roblox_campaign_id,
             )
         )
     by_ecpm = sorted(infos, key=lambda c: c.ecpm, reverse=True)
@@ -605,6 +624,7 @@ class DecisionEngine:
                 "decision_id": decision_id,
                 "expires_at": _iso(expires),
                 "campaign_id": cand.campaign.id,
+                "roblox_ad_campaign_id": cand.campaign.roblox_ad_campaign_id,
                 "creative": cand.creative.payload,
                 "price_cpm": f"{cand.price_cpm:.6f}",
                 "pricing": cand.campaign.pricing,

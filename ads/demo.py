@@ -7,10 +7,12 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from ads import services
-from ads.models import Campaign, CampaignStatus, Creative, ModerationStatus
+from ads import compliance, services
+from ads.models import Campaign, CampaignStatus, Creative, ModerationStatus, RobloxReview
 
 CAMPAIGN_NAME = "Demo toy launch"
+# Stand-ins for what Roblox Ads Manager issues when the owner registers the demo campaign.
+DEMO_ROBLOX_CAMPAIGN_ID = "demo-ad-integration"
 CREATIVES = [
     {"name": "Billboard: new toy", "kind": "DISPLAY", "roblox_asset_id": 1818,
      "click_action": {"type": "teleport", "place_id": 920587237}},
@@ -42,13 +44,24 @@ def seed(context: dict) -> None:
         )  # fmt: skip
     elif campaign.end_at <= now + timedelta(days=1):
         campaign = services.campaign_update(campaign=campaign, data={"end_at": now + timedelta(days=60)})
+    game = context.get("_game")
+    if campaign.roblox_campaign_id != DEMO_ROBLOX_CAMPAIGN_ID or (game is not None and campaign.game_id != game.pk):
+        data = {"roblox_campaign_id": DEMO_ROBLOX_CAMPAIGN_ID, **({"game": game} if game is not None else {})}
+        campaign = services.campaign_update(campaign=campaign, data=data)
 
-    for spec in CREATIVES:
+    for n, spec in enumerate(CREATIVES, start=1):
         creative = Creative.objects.filter(campaign=campaign, name=spec["name"]).first()
         if creative is None:
             creative = services.creative_create(campaign=campaign, data=spec)
+        if not creative.roblox_placement_id:
+            creative = services.creative_update(creative=creative, data={"roblox_placement_id": f"demo-placement-{n}"})
         if creative.moderation_status != ModerationStatus.APPROVED:
             services.creative_moderate(creative=creative, status="APPROVED", by=users["staff"])
+        if creative.roblox_review != RobloxReview.APPROVED:
+            # The demo runs offline: staff record Roblox's verdict as Ads Manager would show it.
+            compliance.creative_roblox_review_record(
+                creative=creative, review=RobloxReview.APPROVED, note="Demo data (no Roblox call).", by=users["staff"]
+            )
 
     if campaign.status != CampaignStatus.ACTIVE:
         campaign.refresh_from_db()

@@ -15,7 +15,7 @@ from ads.countries import COUNTRY_CODES
 from ads.creatives import MINIGAME_TEMPLATES, PURCHASE_TYPES
 from ads.models import Campaign, ClickAction, Creative, Device, Pacing, Pricing
 from ads.targeting import TARGETING_KEYS
-from games.models import AdCategory, ContainerType
+from games.models import AdCategory, ContainerType, Game
 
 # English short names of the ISO 3166-1 alpha-2 codes (from the tz database's iso3166.tab).
 _COUNTRY_TABLE = (
@@ -169,6 +169,14 @@ class CampaignForm(forms.Form):
         required=False,
         help_text="From Roblox Ads Manager: Roblox requires ads in games to be registered there.",
     )
+    game = forms.ModelChoiceField(
+        label="Registered for game",
+        queryset=Game.objects.filter(is_active=True).order_by("name", "id"),
+        required=False,
+        empty_label="Not registered yet",
+        help_text="The game whose owner registered this campaign in Ads Manager: it serves only there, "
+        "and its creatives must be that owner's assets.",
+    )
     # Targeting: nothing chosen means no restriction.
     countries_included = forms.MultipleChoiceField(
         label="Only in these countries",
@@ -244,6 +252,7 @@ class CampaignForm(forms.Form):
             "end_at": campaign.end_at,
             "pacing": campaign.pacing,
             "roblox_campaign_id": campaign.roblox_campaign_id,
+            "game": campaign.game_id,
             "countries_included": targeting.get("countries_included", []),
             "countries_excluded": targeting.get("countries_excluded", []),
             "devices": targeting.get("devices", []),
@@ -297,6 +306,7 @@ class CampaignForm(forms.Form):
             "frequency_cap": cap,
             "targeting": targeting,
             "roblox_campaign_id": data["roblox_campaign_id"],
+            "game": data.get("game"),
         }
 
     def schedule_grid(self) -> dict[str, Any]:
@@ -336,6 +346,13 @@ class CreativeForm(forms.Form):
         required=True,
         help_text="The image (or decal, video) for a billboard; the model for an NPC or a minigame. "
         "Roblox moderates it; we show its thumbnail once Roblox has.",
+    )
+    roblox_placement_id = forms.CharField(
+        label="Roblox placement id",
+        max_length=64,
+        required=False,
+        help_text="From Ads Manager (Manage assets) once the owner added this asset to the campaign; "
+        "the game wires the ad label's disclosure with it. Needed before the creative serves.",
     )
     npc_model_asset_id = _id_field("NPC model asset id", help_text="The character model the NPC wears.")
     npc_dialogue = forms.CharField(
@@ -399,6 +416,7 @@ class CreativeForm(forms.Form):
             "name": creative.name,
             "kind": creative.kind,
             "roblox_asset_id": creative.roblox_asset_id,
+            "roblox_placement_id": creative.roblox_placement_id,
             "npc_model_asset_id": creative.npc_model_asset_id,
             "npc_dialogue": "\n".join(creative.npc_dialogue or []),
         }
@@ -507,4 +525,5 @@ class CreativeForm(forms.Form):
             "npc": npc,
             "minigame": self._minigame() if kind == ContainerType.MINIGAME else None,
             "click_action": self._click_action(),
+            "roblox_placement_id": data.get("roblox_placement_id", ""),
         }

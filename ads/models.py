@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MinValueValidator
 from django.db import models
 
@@ -95,6 +96,16 @@ class Campaign(TimeStamped):
     roblox_campaign_id = models.CharField(
         max_length=64, blank=True, help_text="The campaign id of the Roblox Ads Manager ad integration."
     )
+    # Roblox registers an ad integration for one game, and its creatives must be assets of that game's
+    # owner: a campaign serves only in this game (see ads/COMPLIANCE.md).
+    game = models.ForeignKey(
+        "games.Game",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ad_campaigns",
+        help_text="The game whose owner registered this campaign in Roblox Ads Manager; it serves only there.",
+    )
     spent = models.DecimalField(**MONEY, default=Decimal("0"), help_text="Confirmed spend, from the ledger.")
 
     class Meta:
@@ -148,6 +159,17 @@ class ClickAction(models.TextChoices):
     PURCHASE = "purchase", "Prompt a purchase"
 
 
+class RobloxReview(models.TextChoices):
+    """Where a creative's asset stands with Roblox: it serves only once APPROVED."""
+
+    UNCHECKED = "UNCHECKED", "Not checked with Roblox yet"
+    IN_REVIEW = "IN_REVIEW", "In review at Roblox"
+    APPROVED = "APPROVED", "Approved by Roblox"
+    REJECTED = "REJECTED", "Rejected by Roblox"
+    NOT_OWNED = "NOT_OWNED", "Not an asset of the game's owner"
+    UNAVAILABLE = "UNAVAILABLE", "Could not be checked"
+
+
 class Creative(TimeStamped):
     """What a campaign shows: an image, a sponsored NPC, or a minigame, each a Roblox asset.
 
@@ -173,6 +195,19 @@ class Creative(TimeStamped):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     moderated_at = models.DateTimeField(null=True, blank=True)
+    roblox_placement_id = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The ad-integration placement id Roblox Ads Manager gave this asset (Manage assets).",
+    )
+    roblox_review = models.CharField(
+        max_length=16,
+        choices=RobloxReview.choices,
+        default=RobloxReview.UNCHECKED,
+        help_text="Ownership and moderation of the asset at Roblox (checked through Open Cloud Assets).",
+    )
+    roblox_review_note = models.CharField(max_length=300, blank=True)
+    roblox_checked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -187,6 +222,52 @@ class Creative(TimeStamped):
     @property
     def content_uri(self) -> str:
         return f"rbxassetid://{self.roblox_asset_id}"
+
+    @property
+    def roblox_ready(self) -> bool:
+        """Roblox approved the asset (the game owner's) and Ads Manager gave it a placement id."""
+        return self.roblox_review == RobloxReview.APPROVED and bool(self.roblox_placement_id)
+
+
+class UploadState(models.TextChoices):
+    PENDING = "PENDING", "Waiting to be uploaded"
+    PROCESSING = "PROCESSING", "Roblox is processing the upload"
+    DONE = "DONE", "Uploaded"
+    FAILED = "FAILED", "Failed"
+
+
+class CreativeUpload(TimeStamped):
+    """Artwork an advertiser handed in, uploaded by the platform as an asset of the game's owner.
+
+    The image is kept here until the Open Cloud Assets operation finishes; the finished upload
+    becomes a :class:`Creative` of the campaign (``creative``) with the new asset id.
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="uploads")
+    game = models.ForeignKey("games.Game", on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=200)
+    filename = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=32)
+    content = models.BinaryField()
+    size_bytes = models.PositiveIntegerField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    state = models.CharField(max_length=16, choices=UploadState.choices, default=UploadState.PENDING)
+    operation_id = models.CharField(max_length=100, blank=True)
+    roblox_asset_id = models.BigIntegerField(null=True, blank=True)
+    creative = models.OneToOneField(Creative, null=True, blank=True, on_delete=models.SET_NULL, related_name="upload")
+    error = models.CharField(max_length=300, blank=True)
+    polls = models.PositiveIntegerField(default=0)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state", "updated_at"], name="creativeupload_state")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_state_display()})"
 
 
 class LedgerKind(models.TextChoices):
@@ -397,3 +478,84 @@ class AdPerformance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hour:%Y-%m-%d %H}:00 campaign {self.campaign_id or '-'} container {self.container_id or '-'}"
+
+
+# --------------------------------------------------------------------------- Roblox's revenue share (ad integrations)
+
+
+class RevenueShareSchedule(TimeStamped):
+    """Roblox's revenue share on ad-integration campaigns, as published, from ``effective_from`` on.
+
+    Kept as data (editable in admin) so a new published table is a new row, not a code change.
+    It applies to campaigns that start on or after ``effective_from``; a qualified visit within the
+    first ``intro_days`` of its campaign pays its market tier's CPTV, later ones ``after_intro_cptv``.
+    """
+
+    name = models.CharField(max_length=100)
+    effective_from = models.DateField(unique=True)
+    intro_days = models.PositiveIntegerField(default=28)
+    after_intro_cptv = models.DecimalField(**MONEY, help_text="Cost per 1,000 qualified visits after the intro days.")
+    campaign_cap = models.DecimalField(
+        **MONEY, null=True, blank=True, help_text="The most Roblox charges one campaign (USD); empty: no cap."
+    )
+    source_url = models.URLField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-effective_from"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (from {self.effective_from})"
+
+
+class RevenueShareTier(models.Model):
+    """One market tier of a schedule: its countries and CPTV. One tier per schedule is the default
+    (Roblox's "global floor") for every country no tier lists and for an unknown country."""
+
+    schedule = models.ForeignKey(RevenueShareSchedule, on_delete=models.CASCADE, related_name="tiers")
+    code = models.CharField(max_length=16)
+    name = models.CharField(max_length=100)
+    cptv = models.DecimalField(**MONEY, help_text="Cost per 1,000 qualified visits in the campaign's intro days.")
+    countries = ArrayField(models.CharField(max_length=2), default=list, blank=True)
+    is_default = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["schedule", "-cptv", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["schedule", "code"], name="revenue_share_tier_code_unique"),
+            models.UniqueConstraint(
+                fields=["schedule"], condition=models.Q(is_default=True), name="revenue_share_one_default_tier"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.cptv} CPTV)"
+
+
+class QualifiedVisit(models.Model):
+    """A player's server session with at least one viewable engagement of a campaign (once per session).
+
+    The session is the game server (``server_id``) the player was on; a report without a server id
+    counts one session per player and UTC day. ``tier`` and ``cost`` are what Roblox's revenue share
+    schedule in force charged for it ("" and 0 when none applies).
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    game_id = models.BigIntegerField()
+    player_id = models.BigIntegerField()
+    session = models.CharField(max_length=100)
+    country = models.CharField(max_length=2, blank=True)
+    engaged_at = models.DateTimeField()
+    tier = models.CharField(max_length=16, blank=True)
+    cost = models.DecimalField(max_digits=16, decimal_places=8, default=Decimal("0"))
+
+    class Meta:
+        ordering = ["-engaged_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "player_id", "session"], name="qualified_visit_once_per_session"
+            ),
+        ]
+        indexes = [models.Index(fields=["game_id", "engaged_at"], name="qualified_visit_game_time")]
+
+    def __str__(self) -> str:
+        return f"campaign {self.campaign_id} player {self.player_id} {self.session}"

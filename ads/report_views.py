@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from ads import charts, reporting, selectors
+from ads import charts, reporting, revenue_share, selectors
 from ads.reporting import (
     BREAKDOWN_TITLES,
     Figures,
@@ -33,6 +33,7 @@ from ads.reporting import (
     report_series,
     report_totals,
 )
+from ads.revenue_share import ShareFigures
 from games.selectors import games_visible_to
 
 ADVERTISER = "ADVERTISER"
@@ -324,11 +325,13 @@ def earnings_overview(request):
         qs = reporting.performance_of_games(games)
         series = report_series(qs, rng)
         totals = report_totals(qs, rng)
+        summaries = reporting.game_summaries(games, rng)
         context.update(
-            summaries=reporting.game_summaries(games, rng),
+            summaries=summaries,
             totals=totals,
             chart=_owner_chart(rng, series) if not totals.is_empty else "",
             query=_query(rng),
+            revenue_share=_revenue_share_context(summaries, rng, totals),
         )
     return render(request, "reports/earnings.html", context)
 
@@ -340,9 +343,34 @@ def earnings_overview_csv(request):
     if rng is None:
         return _csv_bad_range(form)
     games = games_visible_to(request.user).order_by("name", "id")
-    header = ["game_id", "game", *owner_figures(Figures()).keys()]
-    rows = [[s.game.pk, s.game.name, *owner_figures(s.figures).values()] for s in reporting.game_summaries(games, rng)]
+    summaries = reporting.game_summaries(games, rng)
+    shares = revenue_share.share_by_game([s.game.pk for s in summaries], rng.start, rng.end)
+    header = ["game_id", "game", *owner_figures(Figures()).keys(), *revenue_share.EARNINGS_COLUMNS]
+    rows = [
+        [
+            s.game.pk,
+            s.game.name,
+            *owner_figures(s.figures).values(),
+            *revenue_share.earnings_columns(s.figures.revenue, shares.get(s.game.pk, ShareFigures())).values(),
+        ]
+        for s in summaries
+    ]
     return _csv_response(f"earnings-{rng.first_day}-{rng.last_day}.csv", header, rows)
+
+
+def _revenue_share_context(summaries, rng: ReportRange, totals: Figures) -> dict:
+    """Gross, Roblox's revenue share on ad integrations and net, in total and per game (the earnings pages)."""
+    game_ids = [s.game.pk for s in summaries]
+    shares = revenue_share.share_by_game(game_ids, rng.start, rng.end)
+    total = sum(shares.values(), ShareFigures())
+    return {
+        "total": revenue_share.earnings_columns(totals.revenue, total),
+        "games": [
+            (s.game, revenue_share.earnings_columns(s.figures.revenue, shares.get(s.game.pk, ShareFigures())))
+            for s in summaries
+        ],
+        "schedules": revenue_share.schedules_in_force(),
+    }
 
 
 @require_GET
@@ -358,6 +386,7 @@ def game_report(request, pk: int):
         context.update(
             totals=totals,
             series=series,
+            revenue_share=_revenue_share_context([reporting.GameSummary(game, totals)], rng, totals),
             chart=_owner_chart(rng, series) if not totals.is_empty else "",
             breakdowns=[
                 (by, BREAKDOWN_TITLES[by], report_breakdown(qs, rng, by, order="revenue")) for by in GAME_BREAKDOWNS
@@ -371,7 +400,33 @@ def game_report(request, pk: int):
 @login_required
 def game_report_csv(request, pk: int):
     game = _game(request, pk)
-    return _report_csv(request, f"game-{game.pk}", reporting.performance_of_game(game), GAME_BREAKDOWNS, owner_figures)
+    qs = reporting.performance_of_game(game)
+    if not request.GET.get("by"):
+        # By period: the owner's figures with qualified visits, gross, Roblox's revenue share and net beside them.
+        form, rng = _range(request)
+        if rng is None:
+            return _csv_bad_range(form)
+        shares = revenue_share.share_by_period([game.pk], rng.start, rng.end, rng.granularity)
+        header = ["period", *owner_figures(Figures()).keys(), *revenue_share.EARNINGS_COLUMNS]
+        rows = [
+            [
+                row.iso,
+                *owner_figures(row.figures).values(),
+                *revenue_share.earnings_columns(row.figures.revenue, shares.get(row.period, ShareFigures())).values(),
+            ]
+            for row in report_series(qs, rng)
+        ]
+        totals = report_totals(qs, rng)
+        total_share = revenue_share.share_total([game.pk], rng.start, rng.end)
+        rows.append(
+            [
+                "total",
+                *owner_figures(totals).values(),
+                *revenue_share.earnings_columns(totals.revenue, total_share).values(),
+            ]
+        )
+        return _csv_response(f"game-{game.pk}-{rng.first_day}-{rng.last_day}.csv", header, rows)
+    return _report_csv(request, f"game-{game.pk}", qs, GAME_BREAKDOWNS, owner_figures)
 
 
 @never_cache

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Case, Count, Q, QuerySet, Value, When
 
-from ads.models import Advertiser, Campaign, Creative, ModerationStatus
+from ads.models import Advertiser, Campaign, CampaignStatus, Creative, ModerationStatus
 
 
 def advertiser_of(user) -> Advertiser | None:
@@ -17,7 +17,8 @@ def campaigns_visible_to(user) -> QuerySet[Campaign]:
     """Advertisers see their own campaigns; staff see all; everyone else none."""
     if not user.is_authenticated:
         return Campaign.objects.none()
-    qs = Campaign.objects.select_related("advertiser", "advertiser__user")
+    # game and creatives: the compliance checklist (serving_problems) reads them for every campaign.
+    qs = Campaign.objects.select_related("advertiser", "advertiser__user", "game").prefetch_related("creatives")
     return qs if user.is_staff else qs.filter(advertiser__user=user)
 
 
@@ -53,4 +54,15 @@ def moderation_queue() -> QuerySet[Creative]:
         Creative.objects.select_related("campaign__advertiser", "asset")
         .annotate(_queue=pending_first)
         .order_by("_queue", "created_at", "id")
+    )
+
+
+def campaigns_registered_for(game) -> QuerySet[Campaign]:
+    """The campaigns registered in Ads Manager for ``game`` (its owner's view), with their creatives."""
+    return (
+        Campaign.objects.filter(game=game)
+        .exclude(status=CampaignStatus.ARCHIVED)
+        .select_related("advertiser", "game")
+        .prefetch_related("creatives")
+        .order_by("-start_at", "-id")
     )

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from adplatform.serving import serving_version_bump
-from ads import budget
+from ads import budget, compliance
 from ads.creatives import clean_click_action, clean_dialogue, clean_minigame
 from ads.models import (
     Advertiser,
@@ -93,7 +93,7 @@ def _frequency_cap(value: Any) -> tuple[int | None, int | None]:
 
 
 CAMPAIGN_FIELDS = ("name", "pricing", "max_bid", "total_budget", "daily_budget", "start_at", "end_at", "pacing",
-                   "frequency_cap", "targeting", "roblox_campaign_id")  # fmt: skip
+                   "frequency_cap", "targeting", "roblox_campaign_id", "game")  # fmt: skip
 
 
 def _apply_campaign_fields(campaign: Campaign, data: dict[str, Any]) -> None:
@@ -141,6 +141,8 @@ def _apply_campaign_fields(campaign: Campaign, data: dict[str, Any]) -> None:
             campaign.targeting = targeting
     if "roblox_campaign_id" in data:
         campaign.roblox_campaign_id = str(data["roblox_campaign_id"] or "").strip()[:64]
+    if "game" in data:
+        campaign.game = collect(_registered_game, data["game"])
 
     if not errors:
         if campaign.start_at and campaign.end_at and campaign.end_at <= campaign.start_at:
@@ -149,8 +151,30 @@ def _apply_campaign_fields(campaign: Campaign, data: dict[str, Any]) -> None:
             errors["daily_budget"] = ["The daily budget cannot exceed the total budget."]
         if campaign.total_budget is not None and campaign.total_budget < campaign.spent:
             errors["total_budget"] = [f"The campaign has already spent {campaign.spent}."]
+        if campaign.game_id:
+            t = campaign.targeting or {}
+            if campaign.game_id in t.get("games_excluded", []) or (
+                t.get("games_included") and campaign.game_id not in t["games_included"]
+            ):
+                errors["game"] = ["The targeting leaves out the campaign's own game: it could never serve."]
     if errors:
         raise ValidationError(errors)
+
+
+def _registered_game(value: Any):
+    """The game a campaign is registered for in Roblox Ads Manager (a Game, its id, or nothing)."""
+    from games.models import Game
+
+    if value in (None, ""):
+        return None
+    if isinstance(value, Game):
+        return value
+    if isinstance(value, bool) or not str(value).isdigit():
+        raise ValidationError({"game": "The id of a game on the platform."})
+    game = Game.objects.filter(pk=int(value), is_active=True).first()
+    if game is None:
+        raise ValidationError({"game": "No such game on the platform."})
+    return game
 
 
 # --------------------------------------------------------------------------- advertisers
@@ -235,11 +259,15 @@ def campaign_update(*, campaign: Campaign, data: dict[str, Any]) -> Campaign:
         if campaign.status in (CampaignStatus.ARCHIVED, CampaignStatus.COMPLETED):
             raise ValidationError({"status": f"A {campaign.status.lower()} campaign cannot be edited."})
         previous = (campaign.total_budget, campaign.daily_budget)
+        game_before = campaign.game_id
         _apply_campaign_fields(campaign, data)
         campaign.full_clean()
         campaign.save()
         if (campaign.total_budget, campaign.daily_budget) != previous:
             _budget_limits_change(campaign, previous)
+        if campaign.game_id != game_before:
+            # Another game, another owner: every creative is checked with Roblox again before it serves.
+            compliance.creatives_reset_review(campaign=campaign)
         serving_version_bump("campaign updated")
     if status is not None and status != campaign.status:
         campaign = campaign_set_status(campaign=campaign, status=status)
@@ -329,7 +357,7 @@ def campaign_archive(*, campaign: Campaign) -> Campaign:
 
 # --------------------------------------------------------------------------- creatives
 
-CREATIVE_FIELDS = ("name", "kind", "roblox_asset_id", "npc", "minigame", "click_action")
+CREATIVE_FIELDS = ("name", "kind", "roblox_asset_id", "npc", "minigame", "click_action", "roblox_placement_id")
 # Changing any of these sends an approved creative back to review.
 CONTENT_FIELDS = ("kind", "roblox_asset_id", "npc", "minigame", "click_action")
 
@@ -372,6 +400,8 @@ def _apply_creative_fields(creative: Creative, data: dict[str, Any]) -> set[str]
         creative.minigame = data["minigame"] or None
     if "click_action" in data:
         creative.click_action = clean_click_action(data["click_action"])
+    if "roblox_placement_id" in data:
+        creative.roblox_placement_id = str(data["roblox_placement_id"] or "").strip()[:64]
 
     # Rules that depend on the kind hold whatever was changed.
     if creative.kind == ContainerType.MINIGAME:
@@ -407,6 +437,7 @@ def creative_create(*, campaign: Campaign, data: dict[str, Any]) -> Creative:
     creative = Creative(campaign=campaign, kind=data.get("kind") or ContainerType.DISPLAY)
     _apply_creative_fields(creative, dict(data))
     creative.full_clean()
+    compliance.verify_new_asset(creative=creative)  # refuses an asset that is not the game owner's
     creative.save()
     logger.info("creative created", extra={"creative_id": creative.pk, "campaign_id": campaign.pk})
     return creative
@@ -415,9 +446,14 @@ def creative_create(*, campaign: Campaign, data: dict[str, Any]) -> Creative:
 @transaction.atomic
 def creative_update(*, creative: Creative, data: dict[str, Any]) -> Creative:
     """Edit a creative. Changing its content sends it back to review (PENDING)."""
-    creative = Creative.objects.select_for_update().get(pk=creative.pk)
+    creative = Creative.objects.select_for_update(of=("self",)).select_related("campaign__game").get(pk=creative.pk)
+    placement_before, assets_before = creative.roblox_placement_id, compliance.creative_assets(creative)
     changed = _apply_creative_fields(creative, dict(data))
-    if changed and creative.moderation_status != ModerationStatus.PENDING:
+    if compliance.creative_assets(creative) != assets_before:
+        compliance.verify_new_asset(creative=creative)
+    if creative.roblox_placement_id != placement_before:
+        changed = changed | {"roblox_placement_id"}
+    if changed - {"roblox_placement_id"} and creative.moderation_status != ModerationStatus.PENDING:
         creative.moderation_status = ModerationStatus.PENDING
         creative.moderation_reason = ""
         creative.moderated_by = None

@@ -77,3 +77,50 @@ def rollup_performance() -> dict:
 
     with _exclusive("rollup_performance") as mine:
         return performance_rollup_recent() if mine else {}
+
+
+# --------------------------------------------------------------------------- Roblox compliance (ads.compliance)
+
+
+@shared_task(ignore_result=True)
+def creative_roblox_check_task(creative_id: int) -> str:
+    """Ask Roblox (Open Cloud Assets) about a creative's asset: owner and moderation."""
+    from ads.compliance import creative_roblox_check
+
+    creative = creative_roblox_check(creative_id=creative_id)
+    return creative.roblox_review if creative else ""
+
+
+@shared_task(bind=True, ignore_result=True, max_retries=None)
+def creative_upload_process_task(self, upload_id: int) -> str:
+    """Send an upload to Roblox or poll its operation; polls again every 30 s until Roblox finished."""
+    from ads.compliance import creative_upload_process
+    from integrations.roblox.errors import RobloxUnavailable
+
+    try:
+        upload, again = creative_upload_process(upload_id=upload_id)
+    except RobloxUnavailable as exc:
+        if self.request.retries >= 8:
+            raise
+        raise self.retry(exc=exc, countdown=min(600, 30 * 2**self.request.retries)) from exc
+    if again:
+        creative_upload_process_task.apply_async(args=[upload_id], countdown=30)
+    return upload.state if upload else ""
+
+
+@shared_task(ignore_result=True)
+def roblox_reviews_refresh() -> int:
+    """Every 10 minutes: poll Roblox's moderation of creatives still in review."""
+    from ads.compliance import roblox_reviews_refresh as refresh
+
+    with _exclusive("roblox_reviews_refresh") as mine:
+        return refresh() if mine else 0
+
+
+@shared_task(ignore_result=True)
+def qualified_visits_collect() -> int:
+    """Every minute: qualified visits (Roblox's revenue share) from the engagements of the last hours."""
+    from ads.revenue_share import qualified_visits_collect_new as collect
+
+    with _exclusive("qualified_visits_collect") as mine:
+        return collect() if mine else 0

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from ads import views
+from ads import compliance_views, views
 
 app_name = "ads"
 
@@ -16,4 +16,10 @@ urlpatterns = [
     path("<int:pk>/archive/", views.campaign_status, {"action": "archive"}, name="campaign-archive"),
     path("<int:pk>/creatives/new/", views.creative_create, name="creative-create"),
     path("<int:pk>/creatives/<int:creative_pk>/edit/", views.creative_edit, name="creative-edit"),
+]
+
+# Roblox compliance pages (ads.compliance_views).
+urlpatterns += [
+    path("<int:pk>/creatives/upload/", compliance_views.creative_upload, name="creative-upload"),
+    path("games/<slug:slug>/integrations/", compliance_views.game_integrations, name="game-integrations"),
 ]

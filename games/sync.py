@@ -35,6 +35,7 @@ from integrations.roblox.types import GameDetails, GameVotes, Thumbnail, Thumbna
 from integrations.services import (
     roblox_asset_details,
     roblox_asset_thumbnails,
+    roblox_cloud_asset,
     roblox_game_icons,
     roblox_game_votes,
     roblox_games_details,
@@ -214,8 +215,44 @@ def games_sync_all() -> dict[str, int]:
 # --------------------------------------------------------------------------- assets
 
 
-def _asset_details(asset_id: int) -> tuple[str | None, str | None, str, bool]:
-    """``(name, asset_type, error, retry)`` from the economy API; ``None`` fields are left as they are."""
+# Open Cloud spells asset types "Image" or "ASSET_TYPE_IMAGE".
+CLOUD_ASSET_TYPES = {"IMAGE": AssetType.IMAGE, "DECAL": AssetType.DECAL, "MODEL": AssetType.MODEL,
+                     "VIDEO": AssetType.VIDEO, "MESHPART": AssetType.MESH, "MESH_PART": AssetType.MESH}  # fmt: skip
+
+
+def _owner_keys(asset_ids: list[int]) -> dict[int, str]:
+    """An Open Cloud key (of a game owner whose game shows the asset) for the assets that have one."""
+    keys: dict[int, str] = {}
+    # Through Asset's reverse relations: the campaign's registered game for creatives, the playlist's for house ads.
+    for path in ("creatives__campaign__game__open_cloud_api_key", "playlist_items__playlist__game__open_cloud_api_key"):
+        rows = (
+            Asset.objects.filter(roblox_asset_id__in=asset_ids)
+            .exclude(**{f"{path}__isnull": True})
+            .exclude(**{path: ""})
+            .values_list("roblox_asset_id", path)
+        )
+        for asset_id, key in rows:
+            keys.setdefault(asset_id, key)
+    return keys
+
+
+def _cloud_asset_details(asset_id: int, api_key: str) -> tuple[str | None, str | None] | None:
+    """``(name, asset_type)`` from Open Cloud Assets (the documented API); None to fall back to the legacy one."""
+    try:
+        asset = roblox_cloud_asset(asset_id=asset_id, api_key=api_key)
+    except RobloxError:  # not this key's asset, no asset:read scope, or Roblox trouble: the legacy call decides
+        return None
+    kind = asset.asset_type.upper().removeprefix("ASSET_TYPE_")
+    return asset.display_name.strip() or None, CLOUD_ASSET_TYPES.get(kind, AssetType.UNKNOWN)
+
+
+def _asset_details(asset_id: int, api_key: str | None = None) -> tuple[str | None, str | None, str, bool]:
+    """``(name, asset_type, error, retry)``: from Open Cloud Assets with an owner's key when one is known,
+    otherwise from the legacy economy API; ``None`` fields are left as they are."""
+    if api_key:
+        cloud = _cloud_asset_details(asset_id, api_key)
+        if cloud is not None:
+            return cloud[0], cloud[1], "", False
     try:
         details = roblox_asset_details(asset_id=asset_id)
     except RobloxNotFound:
@@ -237,6 +274,7 @@ def _sync_assets(asset_ids: list[int], counts: Counter, retry: list[int]) -> Non
     counts["unknown_id"] += len(asset_ids) - len(assets)
     if not assets:
         return
+    keys = _owner_keys(list(assets))
     try:
         # use_cache=False: a Completed thumbnail may have been Blocked since it was cached.
         thumbnails = roblox_asset_thumbnails(asset_ids=list(assets), size=ASSET_THUMBNAIL_SIZE, use_cache=False)
@@ -257,7 +295,7 @@ def _sync_assets(asset_ids: list[int], counts: Counter, retry: list[int]) -> Non
             asset_record_sync_error(asset=asset, error=ASSET_NOT_FOUND)
             counts["not_found"] += 1
             continue
-        name, asset_type, details_error, details_retry = _asset_details(asset_id)
+        name, asset_type, details_error, details_retry = _asset_details(asset_id, keys.get(asset_id))
         state = MODERATION_FOR_STATE.get(thumbnail.state)
         if state is None:  # a state Roblox added since: keep ours, ask again later
             error = f"Roblox answered an unknown thumbnail state {thumbnail.state!r}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from games import views
+from games import compliance_views, views
 
 app_name = "games"
 
@@ -20,4 +20,9 @@ urlpatterns = [
     path("<slug:slug>/playlists/<int:pk>/delete/", views.playlist_delete, name="playlist-delete"),
     path("<slug:slug>/keys/add/", views.api_key_add, name="key-add"),
     path("<slug:slug>/keys/<int:pk>/revoke/", views.api_key_revoke, name="key-revoke"),
+]
+
+# Roblox compliance: the owner's Open Cloud key (games.compliance_views).
+urlpatterns += [
+    path("<slug:slug>/open-cloud/", compliance_views.open_cloud_key, name="open-cloud"),
 ]

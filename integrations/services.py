@@ -364,3 +364,23 @@ def roblox_refresh(*, kind: str, params: dict[str, Any]) -> None:
         logger.info("roblox refresh failed", extra={"kind": kind, "error": type(exc).__name__, "ids": len(ids)})
     finally:
         roblox_refresh_release(kind=kind, params=params, ids=ids)
+
+# --------------------------------------------------------------------------- Open Cloud Assets (owner's key)
+
+
+def roblox_cloud_asset(*, asset_id: int, api_key: str) -> opencloud.CloudAsset:
+    """An asset's creator, type and moderation state through Open Cloud Assets, read with the game owner's
+    key (``asset:read``). The documented replacement of the legacy asset-details call for ownership and
+    moderation. Not cached: moderation changes, and what a key may read depends on the key."""
+    (asset_id,) = unique_ids([asset_id])
+    return opencloud.get_asset(asset_id, api_key=api_key)
+
+
+def roblox_cloud_asset_create(**kwargs: Any) -> opencloud.CloudOperation:
+    """Upload an asset as the game owner (``asset:write``); see :func:`opencloud.create_asset`."""
+    return opencloud.create_asset(**kwargs)
+
+
+def roblox_cloud_operation(*, operation_id: str, api_key: str) -> opencloud.CloudOperation:
+    """Where an Open Cloud asset operation stands (done, and the asset once done)."""
+    return opencloud.get_operation(operation_id, api_key=api_key)

@@ -54,6 +54,12 @@ _CREATIVE = inline_serializer(
         "npc": serializers.JSONField(allow_null=True),
         "minigame": serializers.JSONField(allow_null=True),
         "click_action": serializers.JSONField(),
+        "placement_id": serializers.CharField(
+            required=False,
+            help_text="Campaign fills only: the Ads Manager placement id to pass to "
+            "AdService:RegisterDisclosureButton with the ad label.",
+        ),
+        "display_seconds": serializers.IntegerField(required=False, help_text="House fills: how long to show it."),
     },
     required=False,  # only a filled answer has one
 )
@@ -66,6 +72,11 @@ DECISION_RESPONSE = inline_serializer(
         "decision_id": serializers.UUIDField(required=False),
         "expires_at": serializers.DateTimeField(required=False),
         "campaign_id": serializers.IntegerField(required=False),
+        "roblox_ad_campaign_id": serializers.CharField(
+            required=False,
+            help_text="Campaign fills only: the Roblox ad-integration campaign id; check "
+            "AdService:GetCampaignEligibilityAsync with it before showing the ad.",
+        ),
         "creative": _CREATIVE,
         "price_cpm": serializers.DecimalField(max_digits=16, decimal_places=6, required=False),
         "tracking_token": serializers.CharField(required=False),

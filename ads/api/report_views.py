@@ -9,6 +9,7 @@ game the caller may not see is 404; a bad range is 400 with field details.
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -19,7 +20,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ads import reporting, selectors
+from ads import reporting, revenue_share, selectors
 from ads.reporting import ReportRange, advertiser_figures, owner_figures, range_errors, report_series, report_totals
 from games.selectors import games_visible_to
 
@@ -125,6 +126,20 @@ def _report_schema(name: str, money: str, extra: dict[str, serializers.Field]):
     )
 
 
+EARNINGS = inline_serializer(
+    name="GameEarnings",
+    fields={
+        "qualified_visits": serializers.IntegerField(
+            help_text="Player sessions with at least one viewable engagement of a campaign (once per session)."
+        ),
+        "gross": serializers.DecimalField(max_digits=16, decimal_places=6, help_text="What advertisers spent."),
+        "roblox_revenue_share": serializers.DecimalField(
+            max_digits=16, decimal_places=6, help_text="Roblox's CPTV on ad integrations (campaigns from 2027)."
+        ),
+        "net": serializers.DecimalField(max_digits=16, decimal_places=6, help_text="Gross minus Roblox's share."),
+    },
+)
+
 QUERY_PARAMETERS = [
     OpenApiParameter("from", OpenApiTypes.STR, description="First day (`YYYY-MM-DD`, included) or an ISO time."),
     OpenApiParameter("to", OpenApiTypes.STR, description="Last day (`YYYY-MM-DD`, included) or an ISO time."),
@@ -194,7 +209,7 @@ class GameReportView(_ReportView):
         tags=[TAG],
         parameters=QUERY_PARAMETERS,
         responses={
-            200: _report_schema("GameReport", "revenue", {"game_id": serializers.IntegerField()}),
+            200: _report_schema("GameReport", "revenue", {"game_id": serializers.IntegerField(), "earnings": EARNINGS}),
             400: BAD_RANGE_400,
             404: OpenApiResponse(description="`not_found`: no such game, or one of another owner."),
         },
@@ -202,4 +217,7 @@ class GameReportView(_ReportView):
     def get(self, request, pk: int, *args, **kwargs):
         game = get_object_or_404(games_visible_to(request.user), pk=pk)
         rng = self.report_range(request)
-        return Response({"game_id": game.pk, **_report(rng, reporting.performance_of_game(game), owner_figures)})
+        body = _report(rng, reporting.performance_of_game(game), owner_figures)
+        share = revenue_share.share_total([game.pk], rng.start, rng.end)
+        earnings = revenue_share.earnings_columns(Decimal(body["totals"]["revenue"]), share)
+        return Response({"game_id": game.pk, **body, "earnings": earnings})

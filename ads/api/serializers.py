@@ -32,6 +32,7 @@ from ads.models import (
     ModerationStatus,
     Pacing,
     Pricing,
+    RobloxReview,
 )
 from games.models import ContainerType
 
@@ -198,6 +199,10 @@ class CampaignSerializer(serializers.ModelSerializer):
     frequency_cap = FrequencyCapSerializer(read_only=True, allow_null=True)
     targeting = TargetingField(read_only=True)
     advertiser = serializers.IntegerField(source="advertiser_id", read_only=True)
+    game = serializers.IntegerField(
+        source="game_id", read_only=True, allow_null=True, help_text="The game the campaign is registered for."
+    )
+    serving_problems = serializers.SerializerMethodField()
 
     class Meta:
         model = Campaign
@@ -220,11 +225,20 @@ class CampaignSerializer(serializers.ModelSerializer):
             "advertiser",
             "created_at",
             "updated_at",
+            "game",
+            "serving_problems",
         ]
         read_only_fields = fields
 
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_serving_problems(self, campaign: Campaign) -> list[str]:
+        """What Roblox's ad-integration rules still need before it may serve (empty: nothing)."""
+        from ads.compliance import serving_problems
 
-CAMPAIGN_READ_ONLY = frozenset({"id", "spent", "remaining_budget", "created_at", "updated_at"})
+        return serving_problems(campaign)
+
+
+CAMPAIGN_READ_ONLY = frozenset({"id", "spent", "remaining_budget", "created_at", "updated_at", "serving_problems"})
 
 
 class CampaignInputSerializer(InputSerializer):
@@ -248,7 +262,19 @@ class CampaignInputSerializer(InputSerializer):
     pacing = serializers.ChoiceField(choices=Pacing.choices, required=False)
     frequency_cap = FrequencyCapSerializer(required=False, allow_null=True)
     targeting = TargetingField(required=False, allow_null=True)
-    roblox_campaign_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    roblox_campaign_id = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        help_text="The ad-integration campaign id from Roblox Ads Manager; required before the campaign serves.",
+    )
+    game = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        allow_null=True,
+        help_text="The game whose owner registered the campaign in Ads Manager: it serves only there, and its "
+        "creatives must be that owner's assets.",
+    )
     advertiser = serializers.PrimaryKeyRelatedField(
         queryset=Advertiser.objects.none(),
         required=False,
@@ -309,6 +335,12 @@ class ModerationSerializer(serializers.Serializer):
     decided_at = serializers.DateTimeField(source="moderated_at", read_only=True, allow_null=True)
 
 
+class RobloxReviewSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=RobloxReview.choices, source="roblox_review", read_only=True)
+    note = serializers.CharField(source="roblox_review_note", read_only=True)
+    checked_at = serializers.DateTimeField(source="roblox_checked_at", read_only=True, allow_null=True)
+
+
 class CreativeSerializer(serializers.ModelSerializer):
     campaign = serializers.IntegerField(source="campaign_id", read_only=True)
     npc = serializers.SerializerMethodField()
@@ -317,6 +349,7 @@ class CreativeSerializer(serializers.ModelSerializer):
     moderation = ModerationSerializer(source="*", read_only=True)
     thumbnail_url = serializers.SerializerMethodField()
     content = serializers.CharField(source="content_uri", read_only=True)
+    roblox_review = RobloxReviewSerializer(source="*", read_only=True)
 
     class Meta:
         model = Creative
@@ -334,6 +367,8 @@ class CreativeSerializer(serializers.ModelSerializer):
             "thumbnail_url",
             "created_at",
             "updated_at",
+            "roblox_placement_id",
+            "roblox_review",
         ]
         read_only_fields = fields
 
@@ -351,7 +386,9 @@ class CreativeSerializer(serializers.ModelSerializer):
 class CreativeInputSerializer(InputSerializer):
     """Create a creative (it waits for staff review) or, partially, change one (content changes re-review it)."""
 
-    ignored = frozenset({"id", "campaign", "content", "moderation", "thumbnail_url", "created_at", "updated_at"})
+    ignored = frozenset(
+        {"id", "campaign", "content", "moderation", "thumbnail_url", "created_at", "updated_at", "roblox_review"}
+    )
 
     name = serializers.CharField(max_length=200, required=False, help_text="Defaults to the kind and asset id.")
     kind = serializers.ChoiceField(choices=ContainerType.choices, required=False, help_text="Defaults to DISPLAY.")
@@ -359,6 +396,12 @@ class CreativeInputSerializer(InputSerializer):
     npc = NpcSerializer(required=False, allow_null=True, help_text="An NPC creative's model and dialogue.")
     minigame = MinigameField(required=False, allow_null=True, help_text="A MINIGAME creative's configuration.")
     click_action = ClickActionField(required=False, allow_null=True, help_text='Defaults to {"type": "none"}.')
+    roblox_placement_id = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        help_text="The ad-integration placement id Ads Manager gave this asset; required before it serves.",
+    )
 
     def validate(self, attrs):
         if not self.partial and not attrs.get("name"):

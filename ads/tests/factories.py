@@ -5,7 +5,7 @@ import factory
 from django.utils import timezone
 
 from adplatform.accounts.tests.factories import UserFactory
-from ads.models import Advertiser, ApprovalState, Campaign, CampaignStatus, Creative, ModerationStatus
+from ads.models import Advertiser, ApprovalState, Campaign, CampaignStatus, Creative, ModerationStatus, RobloxReview
 
 
 class AdvertiserFactory(factory.django.DjangoModelFactory):
@@ -30,6 +30,8 @@ class CampaignFactory(factory.django.DjangoModelFactory):
     total_budget = Decimal("100.000000")
     start_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
     end_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=30))
+    # Registered in Roblox Ads Manager (ads.compliance): without it a campaign never serves.
+    roblox_campaign_id = factory.Sequence(lambda n: f"rbx-adint-{n}")
 
 
 class CreativeFactory(factory.django.DjangoModelFactory):
@@ -42,3 +44,6 @@ class CreativeFactory(factory.django.DjangoModelFactory):
     roblox_asset_id = factory.Sequence(lambda n: 5550000 + n)
     click_action = factory.LazyFunction(lambda: {"type": "none"})
     moderation_status = ModerationStatus.APPROVED
+    # Ads Manager's placement id and Roblox's approval of the owner's asset: needed to serve.
+    roblox_placement_id = factory.Sequence(lambda n: f"placement-{n}")
+    roblox_review = RobloxReview.APPROVED

@@ -612,3 +612,37 @@ def test_admin_stores_the_key_write_only(client, staff_user, keyed_game):
     client.post(url, {**data, "new_open_cloud_api_key": "", "remove_open_cloud_api_key": "on"})
     keyed_game.refresh_from_db()
     assert keyed_game.open_cloud_api_key == ""
+
+
+# ----------------------------------------------------------------------------- Open Cloud Assets for details
+
+
+def test_asset_details_come_from_open_cloud_with_the_owners_key(rsps):
+    game = GameFactory(open_cloud_api_key="owner-key")
+    asset = AssetFactory(roblox_asset_id=3131, name="", asset_type="Unknown")
+    CreativeFactory(campaign=CampaignFactory(game=game), roblox_asset_id=3131, asset=asset)
+    rsps.get(rb.ASSET_THUMBNAILS_URL, json={"data": [rb.thumbnail(3131, "Completed")]})
+    rsps.get(
+        "https://apis.roblox.com/assets/v1/assets/3131",
+        json={"assetId": "3131", "assetType": "ASSET_TYPE_DECAL", "displayName": "Cloud poster",
+              "creationContext": {"creator": {"userId": "1"}}},
+    )  # fmt: skip
+    sync.asset_sync(roblox_asset_ids=[3131])
+    asset.refresh_from_db()
+    assert (asset.name, asset.asset_type) == ("Cloud poster", "Decal")
+    assert _calls_to(rsps, rb.asset_details_url(3131)) == []  # the legacy endpoint was not needed
+    cloud = next(c for c in rsps.calls if "/assets/v1/assets/3131" in c.request.url)
+    assert cloud.request.headers["x-api-key"] == "owner-key"
+
+
+def test_asset_details_fall_back_to_the_legacy_call_when_open_cloud_refuses(rsps):
+    game = GameFactory(open_cloud_api_key="owner-key")
+    asset = AssetFactory(roblox_asset_id=3232, name="", asset_type="Unknown")
+    playlist = PlaylistFactory(game=game)
+    playlist.items.create(position=1, asset=asset)
+    rsps.get(rb.ASSET_THUMBNAILS_URL, json={"data": [rb.thumbnail(3232, "Completed")]})
+    rsps.get("https://apis.roblox.com/assets/v1/assets/3232", status=403, json={"message": "Forbidden"})
+    _asset_details(rsps, 3232, Name="Legacy poster", AssetTypeId=1)
+    sync.asset_sync(roblox_asset_ids=[3232])
+    asset.refresh_from_db()
+    assert (asset.name, asset.asset_type) == ("Legacy poster", "Image")

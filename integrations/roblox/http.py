@@ -168,6 +168,7 @@ def request_json(
     params: Mapping[str, Any] | None = None,
     json_body: Any = None,
     headers: Mapping[str, str] | None = None,
+    files: Mapping[str, Any] | None = None,
 ) -> Any:
     """Call ``{base URL of family}{path}`` and return the decoded JSON body (None for an empty body).
 
@@ -177,6 +178,7 @@ def request_json(
     Retries are tenacity's (:class:`tenacity.Retrying`), waiting what Roblox asked or
     :func:`integrations.backoff.equal_jitter`. Celery workers call this; web requests never do
     (:mod:`integrations.readthrough`).
+    ``files`` sends a multipart body (``requests``' ``files``) instead of ``json_body``.
     """
     config = get_config()
     url = f"{base_url(family)}{path}"
@@ -214,6 +216,7 @@ def request_json(
                 url,
                 params=params,
                 json=json_body,
+                files=files,
                 headers=dict(headers or {}),
                 timeout=(config.connect_timeout, config.read_timeout),
             )

@@ -1,0 +1,465 @@
+"""Roblox's ad-integration rules, by construction (ads/COMPLIANCE.md).
+
+A campaign serves only in the game whose owner registered it in Roblox Ads Manager, only with its
+ad-integration campaign id, and only with creatives that carry their placement id and whose asset
+belongs to that game's owner (user or group) and was approved by Roblox's moderation.
+
+Every write here is a service (pages, admin, API and tasks call them):
+
+* :func:`creative_roblox_check`: ask Roblox (Open Cloud Assets, the owner's key) who created the
+  creative's asset and where its moderation stands;
+* :func:`creative_upload_create` / :func:`creative_upload_process`: artwork an advertiser hands in is
+  validated, uploaded as the owner's asset, polled until Roblox finished, and becomes a creative.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from adplatform.serving import serving_version_bump
+from ads.models import Campaign, Creative, CreativeUpload, ModerationStatus, RobloxReview, UploadState
+from games.models import Game
+from integrations.roblox.errors import RobloxError, RobloxForbidden, RobloxNotFound, RobloxUnavailable
+
+logger = logging.getLogger(__name__)
+
+# What the console accepts as artwork (Open Cloud takes PNG, JPEG, BMP and TGA images below 8000 px).
+UPLOAD_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "BMP": "image/bmp"}
+UPLOAD_EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "BMP": "bmp"}
+
+
+def upload_limits() -> dict[str, int]:
+    return {
+        "max_bytes": int(getattr(settings, "CREATIVE_UPLOAD_MAX_BYTES", 5 * 1024 * 1024)),
+        "min_side": int(getattr(settings, "CREATIVE_UPLOAD_MIN_SIDE", 64)),
+        "max_side": int(getattr(settings, "CREATIVE_UPLOAD_MAX_SIDE", 4096)),
+    }
+
+
+# --------------------------------------------------------------------------- the checklist
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    label: str
+    ok: bool
+    detail: str = ""
+
+
+def compliance_checklist(campaign: Campaign) -> list[ChecklistItem]:
+    """What a campaign needs before it may serve in a game, each item met or not (for the campaign page)."""
+    game = campaign.game
+    creatives = list(campaign.creatives.all())
+    items = [
+        ChecklistItem(
+            "Registered for a game",
+            game is not None,
+            f"Serves only in {game.name}." if game else "Choose the game whose owner registered it in Ads Manager.",
+        ),
+        ChecklistItem(
+            "Roblox ad-integration campaign id",
+            bool(campaign.roblox_campaign_id),
+            campaign.roblox_campaign_id or "Copy it from Ads Manager (Ad integrations) once the owner registered it.",
+        ),
+        ChecklistItem(
+            "The game's owner connected Open Cloud",
+            bool(game and game.open_cloud_api_key),
+            "Needed to upload artwork and to check assets with Roblox."
+            if not (game and game.open_cloud_api_key)
+            else "",
+        ),
+    ]
+    for creative in creatives:
+        if not creative.roblox_placement_id:
+            items.append(ChecklistItem(f"Placement id of “{creative.name}”", False, "From Ads Manager, Manage assets."))
+        if creative.roblox_review != RobloxReview.APPROVED:
+            items.append(
+                ChecklistItem(
+                    f"Roblox approved “{creative.name}”",
+                    False,
+                    creative.get_roblox_review_display()
+                    + (f": {creative.roblox_review_note}" if creative.roblox_review_note else ""),
+                )
+            )
+    ready = [c for c in creatives if c.roblox_ready and c.moderation_status == ModerationStatus.APPROVED]
+    items.append(
+        ChecklistItem(
+            "A creative ready to serve",
+            bool(ready),
+            f"{len(ready)} ready." if ready else "Approved by staff and by Roblox, with its placement id.",
+        )
+    )
+    return items
+
+
+def serving_problems(campaign: Campaign) -> list[str]:
+    """The unmet items of :func:`compliance_checklist` (empty when Roblox's rules let it serve)."""
+    return [
+        f"{item.label}: {item.detail}" if item.detail else item.label
+        for item in compliance_checklist(campaign)
+        if not item.ok
+    ]
+
+
+# --------------------------------------------------------------------------- asking Roblox about an asset
+
+
+@dataclass(frozen=True)
+class AssetVerdict:
+    review: str
+    note: str = ""
+    retry: bool = False
+
+
+def _game_creator(game: Game) -> tuple[str, int]:
+    """``("user"|"group", id)`` of the game's creator on Roblox (public game details, cached)."""
+    from integrations.services import roblox_game_details
+
+    if not game.roblox_universe_id:
+        raise RobloxNotFound("the game has no universe id yet (sync it first)")
+    details = roblox_game_details(universe_id=game.roblox_universe_id)
+    return details.creator.type.lower(), int(details.creator.id)
+
+
+def assess_asset(*, game: Game | None, roblox_asset_id: int) -> AssetVerdict:
+    """Whether ``roblox_asset_id`` is an asset of the game's owner and what Roblox's moderation says.
+
+    Reads only; never raises for Roblox trouble (the verdict says so, with ``retry`` when it may pass).
+    """
+    from integrations.services import roblox_cloud_asset
+
+    if game is None:
+        return AssetVerdict(RobloxReview.UNCHECKED, "Choose the campaign's game first.")
+    if not game.open_cloud_api_key:
+        return AssetVerdict(RobloxReview.UNAVAILABLE, "The game's owner has not connected an Open Cloud key yet.")
+    try:
+        creator_type, creator_id = _game_creator(game)
+    except RobloxNotFound:
+        return AssetVerdict(
+            RobloxReview.UNAVAILABLE, "The game is not synced with Roblox yet (no universe or creator)."
+        )
+    except RobloxUnavailable:
+        return AssetVerdict(RobloxReview.UNAVAILABLE, "Roblox did not answer; checked again shortly.", retry=True)
+    except RobloxError as exc:
+        return AssetVerdict(RobloxReview.UNAVAILABLE, str(exc)[:300])
+    try:
+        asset = roblox_cloud_asset(asset_id=roblox_asset_id, api_key=game.open_cloud_api_key)
+    except RobloxNotFound:
+        return AssetVerdict(RobloxReview.NOT_OWNED, f"Roblox shows no asset {roblox_asset_id} to the game owner's key.")
+    except RobloxForbidden:
+        return AssetVerdict(RobloxReview.UNAVAILABLE, "The owner's Open Cloud key may not read assets (asset:read).")
+    except RobloxUnavailable:
+        return AssetVerdict(RobloxReview.UNAVAILABLE, "Roblox did not answer; checked again shortly.", retry=True)
+    except RobloxError as exc:
+        return AssetVerdict(RobloxReview.UNAVAILABLE, str(exc)[:300])
+    if (asset.creator_type, asset.creator_id) != (creator_type, creator_id):
+        owner = f"{asset.creator_type or 'unknown'} {asset.creator_id or ''}".strip()
+        return AssetVerdict(
+            RobloxReview.NOT_OWNED,
+            f"Asset {roblox_asset_id} belongs to {owner}, not to the game's owner ({creator_type} {creator_id}).",
+        )
+    review = {"Approved": RobloxReview.APPROVED, "Rejected": RobloxReview.REJECTED}.get(
+        asset.moderation_state, RobloxReview.IN_REVIEW
+    )
+    return AssetVerdict(
+        review, "" if review == RobloxReview.APPROVED else f"Roblox moderation: {asset.moderation_state or 'pending'}."
+    )
+
+
+# From the verdict that lets a creative serve least to the one that lets it serve: a creative is as
+# far as the least approved of its assets.
+_REVIEW_RANK = [RobloxReview.NOT_OWNED, RobloxReview.REJECTED, RobloxReview.UNAVAILABLE, RobloxReview.UNCHECKED,
+                RobloxReview.IN_REVIEW, RobloxReview.APPROVED]  # fmt: skip
+
+
+def creative_assets(creative: Creative) -> list[tuple[str, int]]:
+    """Every Roblox asset a creative shows, with the field it comes from: the main asset, an NPC's model,
+    a minigame's logo. All must be the game owner's."""
+    assets = [("roblox_asset_id", creative.roblox_asset_id)]
+    if creative.npc_model_asset_id:
+        assets.append(("npc.model_asset_id", creative.npc_model_asset_id))
+    logo = ((creative.minigame or {}).get("branding") or {}).get("logo_asset_id")
+    if logo:
+        assets.append(("minigame.branding", int(logo)))
+    return list(dict.fromkeys(assets))
+
+
+def assess_creative(creative: Creative) -> tuple[AssetVerdict, str]:
+    """The verdict on all of a creative's assets (the least approved one) and the field it is about."""
+    worst: tuple[AssetVerdict, str] | None = None
+    for field, asset_id in creative_assets(creative):
+        verdict = assess_asset(game=creative.campaign.game, roblox_asset_id=asset_id)
+        if worst is None or _REVIEW_RANK.index(verdict.review) < _REVIEW_RANK.index(worst[0].review):
+            worst = (verdict, field)
+        if verdict.review in (RobloxReview.NOT_OWNED, RobloxReview.UNCHECKED):
+            break  # no need to ask Roblox about the others
+    assert worst is not None  # a creative always has its main asset
+    return worst
+
+
+def apply_verdict(creative: Creative, verdict: AssetVerdict) -> bool:
+    """Set the verdict on an (unsaved) creative; True when what may serve changed."""
+    changed = creative.roblox_review != verdict.review
+    creative.roblox_review = verdict.review
+    creative.roblox_review_note = verdict.note[:300]
+    creative.roblox_checked_at = timezone.now()
+    return changed
+
+
+def verify_new_asset(*, creative: Creative) -> AssetVerdict:
+    """For typed asset ids: refuse (ValidationError) any asset of the creative that is not the game owner's."""
+    verdict, field = assess_creative(creative)
+    if verdict.review == RobloxReview.NOT_OWNED:
+        hint = (
+            " Upload the artwork instead: the platform uploads it as the owner's asset."
+            if field == "roblox_asset_id"
+            else ""
+        )
+        raise ValidationError({field: verdict.note + hint})
+    apply_verdict(creative, verdict)
+    if verdict.retry:
+        transaction.on_commit(lambda: _queue_check(creative.pk))
+    return verdict
+
+
+def _queue_check(creative_id: int) -> None:
+    from ads.tasks import creative_roblox_check_task
+
+    creative_roblox_check_task.apply_async(args=[creative_id], countdown=30)
+
+
+@transaction.atomic
+def creative_roblox_check(*, creative_id: int) -> Creative | None:
+    """Ask Roblox again about a creative's asset and record the verdict (Celery, admin, polling)."""
+    creative = (
+        Creative.objects.select_for_update(of=("self",)).select_related("campaign__game").filter(pk=creative_id).first()
+    )
+    if creative is None:
+        return None
+    verdict, _ = assess_creative(creative)
+    changed = apply_verdict(creative, verdict)
+    creative.save(update_fields=["roblox_review", "roblox_review_note", "roblox_checked_at", "updated_at"])
+    if changed:
+        serving_version_bump("creative roblox review changed")
+        logger.info("creative roblox review", extra={"creative_id": creative.pk, "review": verdict.review})
+    # Still unreachable: the periodic refresh (roblox_reviews_refresh) asks again, no retry storm.
+    return creative
+
+
+@transaction.atomic
+def creative_roblox_review_record(*, creative: Creative, review: str, note: str = "", by) -> Creative:
+    """Staff record Roblox's verdict as Ads Manager shows it (when the owner's key cannot be used)."""
+    from django.core.exceptions import PermissionDenied
+
+    if by is None or not by.is_staff:
+        raise PermissionDenied("Only staff record Roblox's verdict by hand.")
+    if review not in RobloxReview.values:
+        raise ValidationError({"roblox_review": f"One of {', '.join(RobloxReview.values)}."})
+    creative = Creative.objects.select_for_update().get(pk=creative.pk)
+    note = (note or "").strip() or f"Recorded by {by.get_username()}."
+    changed = apply_verdict(creative, AssetVerdict(review, note))
+    creative.save(update_fields=["roblox_review", "roblox_review_note", "roblox_checked_at", "updated_at"])
+    if changed:
+        serving_version_bump("creative roblox review recorded")
+    logger.info("creative roblox review recorded", extra={"creative_id": creative.pk, "review": review, "by": by.pk})
+    return creative
+
+
+def creatives_reset_review(*, campaign: Campaign) -> int:
+    """The campaign's game changed: every creative is checked again against the new owner."""
+    ids = list(campaign.creatives.values_list("pk", flat=True))
+    campaign.creatives.update(roblox_review=RobloxReview.UNCHECKED, roblox_review_note="", roblox_checked_at=None)
+    for creative_id in ids:
+        transaction.on_commit(lambda cid=creative_id: _queue_check_now(cid))
+    return len(ids)
+
+
+def _queue_check_now(creative_id: int) -> None:
+    from ads.tasks import creative_roblox_check_task
+
+    creative_roblox_check_task.delay(creative_id)
+
+
+def roblox_reviews_refresh(*, older_than: timedelta = timedelta(minutes=10), limit: int = 200) -> int:
+    """Poll Roblox's moderation of creatives still in review or not checked (the periodic job)."""
+    stale = timezone.now() - older_than
+    ids = list(
+        Creative.objects.filter(
+            roblox_review__in=[RobloxReview.IN_REVIEW, RobloxReview.UNAVAILABLE, RobloxReview.UNCHECKED],
+            campaign__game__isnull=False,
+        )
+        .exclude(roblox_checked_at__gt=stale)
+        .order_by("roblox_checked_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for creative_id in ids:
+        creative_roblox_check(creative_id=creative_id)
+    return len(ids)
+
+
+# --------------------------------------------------------------------------- uploads
+
+
+def _inspect_image(data: bytes) -> tuple[str, int, int]:
+    """``(format, width, height)`` of an image, or a ValidationError saying what is wrong with it."""
+    from PIL import Image, UnidentifiedImageError
+
+    limits = upload_limits()
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image_format = image.format or ""
+            width, height = image.size
+            if width * height > limits["max_side"] ** 2:
+                raise ValidationError({"image": "The image is too large."})
+            image.verify()  # a truncated or corrupt file fails here
+    except ValidationError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise ValidationError({"image": "Not an image we can read: upload a PNG, JPEG or BMP file."}) from None
+    if image_format not in UPLOAD_FORMATS:
+        raise ValidationError({"image": f"A {image_format or 'file of this'} type is not accepted: PNG, JPEG or BMP."})
+    low, high = limits["min_side"], limits["max_side"]
+    if not (low <= width <= high and low <= height <= high):
+        raise ValidationError({"image": f"The image is {width} x {height} px; each side must be {low} to {high} px."})
+    return image_format, width, height
+
+
+@transaction.atomic
+def creative_upload_create(
+    *, campaign: Campaign, name: str, data: bytes, filename: str = "", by=None
+) -> CreativeUpload:
+    """Accept artwork for a campaign: validate it and queue its upload as the game owner's asset."""
+    from ads.models import CampaignStatus
+
+    name = (name or "").strip()[:200]
+    errors: dict[str, str] = {}
+    if campaign.status == CampaignStatus.ARCHIVED:
+        raise ValidationError({"campaign": "An archived campaign takes no new creatives."})
+    if campaign.game is None:
+        errors["game"] = "Choose the campaign's game first: the artwork is uploaded as that game owner's asset."
+    elif not campaign.game.open_cloud_api_key:
+        errors["game"] = "The game's owner has not connected an Open Cloud key yet, so nothing can be uploaded."
+    if not name:
+        errors["name"] = "Give the creative a name."
+    if errors:
+        raise ValidationError(errors)
+    limits = upload_limits()
+    if not data:
+        raise ValidationError({"image": "Choose an image file."})
+    if len(data) > limits["max_bytes"]:
+        raise ValidationError(
+            {"image": f"The file is {len(data) // 1024} KiB; at most {limits['max_bytes'] // 1024} KiB."}
+        )
+    image_format, width, height = _inspect_image(data)
+    upload = CreativeUpload.objects.create(
+        campaign=campaign,
+        game=campaign.game,
+        name=name,
+        filename=f"creative.{UPLOAD_EXTENSIONS[image_format]}",
+        content_type=UPLOAD_FORMATS[image_format],
+        content=data,
+        size_bytes=len(data),
+        width=width,
+        height=height,
+        uploaded_by=by if getattr(by, "pk", None) else None,
+    )
+    transaction.on_commit(lambda: _queue_upload(upload.pk, countdown=0))
+    logger.info("creative upload accepted", extra={"upload_id": upload.pk, "campaign_id": campaign.pk})
+    return upload
+
+
+def _queue_upload(upload_id: int, *, countdown: int) -> None:
+    from ads.tasks import creative_upload_process_task
+
+    creative_upload_process_task.apply_async(args=[upload_id], countdown=countdown)
+
+
+MAX_POLLS = 120  # about an hour at 30 s
+
+
+def _fail(upload: CreativeUpload, message: str) -> CreativeUpload:
+    upload.state = UploadState.FAILED
+    upload.error = message[:300]
+    upload.save(update_fields=["state", "error", "updated_at"])
+    logger.warning("creative upload failed", extra={"upload_id": upload.pk, "error": upload.error})
+    return upload
+
+
+@transaction.atomic
+def creative_upload_process(*, upload_id: int) -> tuple[CreativeUpload | None, bool]:
+    """Advance one upload: send it to Roblox, or poll its operation; ``(upload, poll_again)``.
+
+    Raises ``RobloxUnavailable`` when Roblox is down (the task retries with backoff); every other
+    outcome is recorded on the upload. A finished upload becomes a creative, checked like a typed one.
+    """
+    from ads import services
+    from integrations.services import roblox_cloud_asset_create, roblox_cloud_operation
+
+    upload = (
+        CreativeUpload.objects.select_for_update(of=("self",))
+        .select_related("campaign", "game")
+        .filter(pk=upload_id)
+        .first()
+    )
+    if upload is None or upload.state in (UploadState.DONE, UploadState.FAILED):
+        return upload, False
+    key = upload.game.open_cloud_api_key
+    if not key:
+        return _fail(upload, "The game's owner has no Open Cloud key any more."), False
+    try:
+        if upload.state == UploadState.PENDING:
+            creator_type, creator_id = _game_creator(upload.game)
+            operation = roblox_cloud_asset_create(
+                api_key=key,
+                asset_type="Image",
+                display_name=upload.name,
+                description=f"Ad creative, campaign {upload.campaign.roblox_campaign_id or upload.campaign_id}",
+                creator_type=creator_type,
+                creator_id=creator_id,
+                filename=upload.filename,
+                content=bytes(upload.content),
+                content_type=upload.content_type,
+            )
+            upload.operation_id = operation.id
+            upload.state = UploadState.PROCESSING
+        else:
+            operation = roblox_cloud_operation(operation_id=upload.operation_id, api_key=key)
+            upload.polls += 1
+    except RobloxUnavailable:
+        raise
+    except RobloxForbidden:
+        return _fail(upload, "The owner's Open Cloud key may not upload assets (asset:write) for this creator."), False
+    except RobloxNotFound as exc:
+        return _fail(upload, str(exc)), False
+    except RobloxError as exc:
+        return _fail(upload, f"Roblox refused the upload: {exc}"), False
+
+    if not operation.done or operation.asset is None:
+        if upload.polls >= MAX_POLLS:
+            return _fail(upload, "Roblox did not finish processing the upload."), False
+        upload.save(update_fields=["operation_id", "state", "polls", "updated_at"])
+        return upload, True
+
+    upload.roblox_asset_id = operation.asset.id
+    try:
+        creative = services.creative_create(
+            campaign=upload.campaign,
+            data={"name": upload.name, "kind": "DISPLAY", "roblox_asset_id": operation.asset.id},
+        )
+    except ValidationError as exc:
+        return _fail(upload, " ".join(m for ms in exc.message_dict.values() for m in ms)), False
+    upload.creative = creative
+    upload.state = UploadState.DONE
+    upload.content = b""  # on Roblox now; keeping the bytes would only cost space
+    upload.error = ""
+    upload.save()
+    logger.info("creative uploaded", extra={"upload_id": upload.pk, "creative_id": creative.pk})
+    return upload, False
