@@ -403,3 +403,14 @@ ROBLOX_CACHE_TTLS = {
 }
 # Per-account rate of the Roblox data API (/api/v1/roblox/...), on top of the default throttles.
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["roblox"] = env_str("THROTTLE_ROBLOX", "300/min")
+
+# --- console (issue 20): per-user time zone, notifications by email ---------------------------------------
+MIDDLEWARE.insert(MIDDLEWARE.index("adplatform.middleware.AuthenticationMiddleware") + 1,
+                  "adplatform.accounts.middleware.TimeZoneMiddleware")  # fmt: skip
+# Notifications go out through Django's email backend: printed to the console unless EMAIL_BACKEND says otherwise.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Blox Sponsor <no-reply@localhost>")
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")  # links in notification emails
+# --- end console --------------------------------------------------------------------------------------------

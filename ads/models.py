@@ -95,6 +95,8 @@ class Campaign(TimeStamped):
         max_length=64, blank=True, help_text="The campaign id of the Roblox Ads Manager ad integration."
     )
     spent = models.DecimalField(**MONEY, default=Decimal("0"), help_text="Confirmed spend, from the ledger.")
+    # console (issue 20): set when the advertiser submits for review; the campaign goes live by itself once approved.
+    go_live_requested_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
