@@ -3,7 +3,7 @@ forecast, go-live on approval and the notifications it sends."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from unittest import mock
 
@@ -291,3 +291,106 @@ def test_staff_see_the_pending_review_count_in_the_nav_and_admin(client, staff_u
 
     assert 'title="Waiting for review">2' in nav
     assert 'id="pending-review"' in admin and "1 creative" in admin and "1 advertiser" in admin
+
+
+# --------------------------------------------------------------------------- numbers people trust
+
+
+@pytest.mark.parametrize(
+    ("value", "rate", "text"),
+    [
+        (Decimal("0.2158"), False, "$0.22"),
+        (Decimal("0.806"), False, "$0.81"),
+        (Decimal("100.000000"), False, "$100.00"),
+        (Decimal("1234.5"), False, "$1,234.50"),
+        (Decimal("0.0042"), False, "<$0.01"),
+        (Decimal("0.0042"), True, "$0.0042"),
+        (Decimal("4.000000"), True, "$4.00"),
+        (Decimal("0"), False, "$0.00"),
+        (None, False, "—"),
+    ],
+)
+def test_one_money_format(value, rate, text):
+    from adplatform.accounts.formatting import format_money
+
+    assert format_money(value, rate=rate) == text
+
+
+def test_times_carry_their_zone_and_follow_the_person(client, advertiser, profile):
+    from adplatform.accounts.services import user_update_profile
+
+    campaign = CampaignFactory(advertiser=profile, start_at=datetime(2026, 7, 1, 12, 0, tzinfo=UTC))
+    client.force_login(advertiser)
+    url = reverse("ads:campaign-detail", args=[campaign.pk])
+    assert "2026-07-01 12:00 UTC" in client.get(url).content.decode()
+
+    user_update_profile(user=advertiser, data={"time_zone": "Europe/Paris"})
+
+    assert "2026-07-01 14:00 CEST" in client.get(url).content.decode()
+    assert "Start (Europe/Paris)" in client.get(reverse("ads:campaign-edit", args=[campaign.pk])).content.decode()
+
+
+def test_an_unknown_time_zone_is_refused(advertiser):
+    from django.core.exceptions import ValidationError
+
+    from adplatform.accounts.services import user_update_profile
+
+    with pytest.raises(ValidationError) as caught:
+        user_update_profile(user=advertiser, data={"time_zone": "Mars/Olympus"})
+    assert "time_zone" in caught.value.message_dict
+    advertiser.refresh_from_db()
+    assert advertiser.time_zone == "UTC"
+
+
+def test_report_breakdown_names_countries_and_links_invalid_traffic(adv_client, profile):
+    campaign = CampaignFactory(advertiser=profile)
+    _row(hour=floor_hour(timezone.now()) - timedelta(hours=1), campaign=campaign, country="DE", impressions=50,
+         spend=Decimal("0.1"), invalid_events=2)  # fmt: skip
+
+    html = adv_client.get(reverse("reports:campaign", args=[campaign.pk])).content.decode()
+
+    assert ">Germany<" in html
+    assert reverse("reports:campaign-invalid", args=[campaign.pk]) in html
+
+
+def test_csv_says_its_first_row_is_a_header(adv_client, profile):
+    campaign = CampaignFactory(advertiser=profile)
+    response = adv_client.get(reverse("reports:campaign-csv", args=[campaign.pk]))
+    assert response["Content-Type"] == "text/csv; charset=utf-8; header=present"
+    assert response.content.decode().splitlines()[0].startswith("period,impressions")
+
+
+def test_invalid_traffic_drill_down_says_why(adv_client, profile):
+    import uuid
+
+    from ads.models import AdEngagement
+
+    campaign = CampaignFactory(advertiser=profile)
+    other = CampaignFactory()
+    now = timezone.now()
+    for campaign_, reason in ((campaign, "click_too_fast"), (campaign, "click_too_fast"),
+                              (campaign, "duplicate_impression"), (other, "rate_player")):  # fmt: skip
+        AdEngagement.objects.create(event_id=uuid.uuid4(), type="click", decision_id=uuid.uuid4(), game_id=1,
+                                    campaign_id=campaign_.pk, player_id=77, occurred_at=now, received_at=now,
+                                    invalid_reason=reason)  # fmt: skip
+
+    response = adv_client.get(reverse("reports:campaign-invalid", args=[campaign.pk]))
+
+    assert [(r["code"], r["count"]) for r in response.context["reasons"]] == [
+        ("click_too_fast", 2), ("duplicate_impression", 1)
+    ]  # fmt: skip
+    html = response.content.decode()
+    assert "A click faster than a person can react" in html and "rate_player" not in html
+    assert adv_client.get(reverse("reports:campaign-invalid", args=[other.pk])).status_code == 404
+
+
+def test_spend_vs_plan_chart_for_even_pacing(adv_client, profile):
+    now = timezone.now().astimezone(UTC)
+    campaign = CampaignFactory(advertiser=profile, pacing="EVEN", status=CampaignStatus.ACTIVE,
+                               daily_budget=Decimal("24"), total_budget=Decimal("1000"))  # fmt: skip
+    _row(hour=now.replace(hour=0, minute=0, second=0, microsecond=0), campaign=campaign, spend=Decimal("3"))
+
+    html = adv_client.get(reverse("reports:campaign", args=[campaign.pk])).content.decode()
+
+    assert 'aria-label="Spend against the even-pacing plan, today (UTC)"' in html
+    assert "00:00: Spent today $3.00, Plan (even pacing) $1.00" in html
