@@ -413,4 +413,7 @@ EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Blox Sponsor <no-reply@localhost>")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")  # links in notification emails
+# Form widgets render through the project's templates too (templates/admin/widgets/: labelled admin date pairs).
+INSTALLED_APPS.append("django.forms")
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 # --- end console --------------------------------------------------------------------------------------------

@@ -128,6 +128,8 @@ class Pace:
 
 
 def campaign_pace(campaign: Campaign, now) -> Pace:
+    if campaign.status == CampaignStatus.DRAFT:
+        return Pace("Not live yet", "muted")
     if campaign.start_at > now:
         return Pace("Not started", "muted")
     total = (campaign.end_at - campaign.start_at).total_seconds()

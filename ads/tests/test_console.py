@@ -66,6 +66,7 @@ def test_campaign_list_shows_delivery_pace_and_a_report_link(adv_client, profile
     # given: a campaign half-way through its schedule that spent a quarter of its budget
     now = timezone.now()
     campaign = CampaignFactory(advertiser=profile, name="Half way", total_budget=Decimal("200"), spent=Decimal("50"),
+                               status=CampaignStatus.ACTIVE,
                                start_at=now - timedelta(days=5), end_at=now + timedelta(days=5))  # fmt: skip
     _perf(campaign, impressions=2000, viewable_impressions=1500, clicks=30, spend=Decimal("50"))
 
