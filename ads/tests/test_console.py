@@ -395,3 +395,22 @@ def test_spend_vs_plan_chart_for_even_pacing(adv_client, profile):
 
     assert 'aria-label="Spend against the even-pacing plan, today (UTC)"' in html
     assert "00:00: Spent today $3.00, Plan (even pacing) $1.00" in html
+
+
+def test_forms_show_amounts_as_people_type_them(client, owner):
+    container = AdContainerFactory(game=GameFactory(owner=owner), floor_price_cpm=Decimal("0.500000"))
+    client.force_login(owner)
+    html = client.get(reverse("games:container-edit", args=[container.game.slug, container.pk])).content.decode()
+    assert 'value="0.5"' in html and "0.500000" not in html
+
+
+def test_a_person_picks_their_time_zone_on_the_account_page(client, advertiser):
+    client.force_login(advertiser)
+    response = client.post(
+        reverse("accounts:account"),
+        {"save_profile": "1", "first_name": "", "last_name": "", "email": advertiser.email, "company": "",
+         "time_zone": "America/New_York"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    advertiser.refresh_from_db()
+    assert advertiser.time_zone == "America/New_York"
