@@ -456,3 +456,17 @@ CELERY_BEAT_SCHEDULE["ads-qualified-visits"] = {
     "schedule": timedelta(minutes=1),
     "options": {"expires": 55},
 }
+
+# --- console (issue 20): per-user time zone, notifications by email ---------------------------------------
+MIDDLEWARE.insert(MIDDLEWARE.index("adplatform.middleware.AuthenticationMiddleware") + 1,
+                  "adplatform.accounts.middleware.TimeZoneMiddleware")  # fmt: skip
+# Notifications go out through Django's email backend: printed to the console unless EMAIL_BACKEND says otherwise.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Blox Sponsor <no-reply@localhost>")
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")  # links in notification emails
+# Form widgets render through the project's templates too (templates/admin/widgets/: labelled admin date pairs).
+INSTALLED_APPS.append("django.forms")
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
+# --- end console --------------------------------------------------------------------------------------------

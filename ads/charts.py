@@ -48,13 +48,17 @@ def compact(value: Number) -> str:
 
 
 def money(value: Number) -> str:
-    value = float(value)
-    if abs(value) >= 1000:
+    """The one money format (``adplatform.accounts.formatting.format_money``): ``$1,234.50``."""
+    from adplatform.accounts.formatting import format_money
+
+    return format_money(value)
+
+
+def money_axis(value: Number) -> str:
+    """Axis labels: ``$1.5k`` for thousands, the one money format below."""
+    if abs(float(value)) >= 1000:
         return "$" + compact(value)
-    if value == 0 or abs(value) >= 1:
-        return f"${value:,.2f}"
-    text = f"{value:.4f}".rstrip("0")  # small amounts keep their significant digits: $0.0125
-    return "$" + (text + "0" if len(text.split(".")[1]) < 2 else text)
+    return money(value)
 
 
 def percent(value: Number) -> str:
@@ -264,4 +268,209 @@ def bar_chart(
         bars=Series(name, values, colour or PALETTE[0]),
         bars_format=value_format,
         value_format=value_format,
+    )
+
+
+# --------------------------------------------------------------------------- small multiples
+
+
+def nice_ticks(top: float, count: int = 4, *, whole: bool = False) -> list[float]:
+    """``0 .. >= top`` in a round step (1, 2, 2.5 or 5 x 10^k) with about ``count`` intervals.
+
+    ``whole`` keeps the step a whole number (counts of impressions have no fractions)."""
+    if top <= 0:
+        return [0.0, 1.0]
+    raw = top / count
+    exponent = math.floor(math.log10(raw))
+    step = 10 ** (exponent + 1)
+    for factor in (1, 2, 2.5, 5, 10):
+        candidate = factor * 10**exponent
+        if candidate >= raw * 0.999999:
+            step = candidate
+            break
+    if whole:
+        step = max(1, math.ceil(step))
+    ticks, value = [0.0], 0.0
+    while value < top * 0.999999:
+        value = round(value + step, 10)
+        ticks.append(value)
+    return ticks
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One measure of a small-multiples chart, on its own axis."""
+
+    name: str
+    values: Sequence[Number]
+    value_format: Callable[[Number], str] = compact
+    colour: str = ""
+    kind: str = "line"  # line or bar
+    whole: bool = True
+    # Optional second line on the same axis (e.g. the plan under the spend), drawn dashed.
+    reference: Sequence[Number] | None = None
+    reference_name: str = ""
+
+
+PANEL_HEIGHT = 150
+
+
+def _panel(labels: Sequence[str], panel: Panel, colour: str, marker: int | None) -> str:
+    count = len(labels)
+    values = [float(v) for v in panel.values]
+    reference = [float(v) for v in panel.reference] if panel.reference is not None else None
+    peak = max(values + (reference or []) + [0.0])
+    ticks = nice_ticks(peak, whole=panel.whole)
+    top = ticks[-1] or 1.0
+    top_px, bottom_px = 14, 24
+    plot_h = PANEL_HEIGHT - top_px - bottom_px
+    title = f"{panel.name} by period"
+    parts = [
+        format_html(
+            '<svg class="chart-svg" width="100%" height="{}" role="img" aria-label="{}" '
+            'xmlns="http://www.w3.org/2000/svg">',
+            PANEL_HEIGHT,
+            title,
+        )
+    ]
+    y_labels = []
+    for tick in ticks:
+        y = top_px + plot_h * (1 - tick / top)
+        parts.append(
+            format_html(
+                '<line class="chart-grid" x1="{}%" x2="{}%" y1="{}" y2="{}" stroke="#dde3ec" stroke-width="1"/>',
+                LEFT_PCT,
+                100 - RIGHT_PCT,
+                f"{y:.1f}",
+                f"{y:.1f}",
+            )
+        )
+        y_labels.append(
+            format_html(
+                '<text class="chart-y" x="4" y="{}" font-size="11" fill="#4a5668" stroke="#fff" stroke-width="3" '
+                'paint-order="stroke">{}</text>',
+                f"{y - 3:.1f}",
+                panel.value_format(tick),
+            )
+        )
+    for n, index in enumerate(_label_indexes(count)):
+        x, anchor = _x_pct(index, count), "middle"
+        if x < 8:
+            x, anchor = LEFT_PCT, "start"
+        elif x > 92:
+            x, anchor = 100 - RIGHT_PCT, "end"
+        parts.append(
+            format_html(
+                '<text class="chart-x{}" x="{}%" y="{}" text-anchor="{}" font-size="11" fill="#4a5668">{}</text>',
+                " chart-x-alt" if n % 2 else "",
+                f"{x:.2f}",
+                PANEL_HEIGHT - 7,
+                anchor,
+                labels[index],
+            )
+        )
+    parts.append(
+        format_html(
+            '<svg class="chart-plot" x="{}%" y="{}" width="{}%" height="{}" viewBox="0 0 1000 1000" '
+            'preserveAspectRatio="none" overflow="visible">',
+            LEFT_PCT,
+            top_px,
+            100 - LEFT_PCT - RIGHT_PCT,
+            plot_h,
+        )
+    )
+    width = 1000 / count
+
+    def y_of(value: float) -> str:
+        return f"{1000 - 1000 * value / top:.2f}"
+
+    if panel.kind == "bar" or count == 1:
+        for i, value in enumerate(values):
+            parts.append(
+                format_html(
+                    '<rect class="chart-bar" x="{}" y="{}" width="{}" height="{}" fill="{}"/>',
+                    f"{i * width + width * 0.15:.2f}",
+                    y_of(value),
+                    f"{width * 0.7:.2f}",
+                    f"{1000 * value / top:.2f}",
+                    colour,
+                )
+            )
+    else:
+        points = " ".join(f"{(i + 0.5) * width:.2f},{y_of(v)}" for i, v in enumerate(values))
+        parts.append(
+            format_html(
+                '<polyline class="chart-line" points="{}" fill="none" stroke="{}" stroke-width="2.5" '
+                'stroke-linejoin="round" vector-effect="non-scaling-stroke"/>',
+                points,
+                colour,
+            )
+        )
+    if reference is not None:
+        points = " ".join(f"{(i + 0.5) * width:.2f},{y_of(v)}" for i, v in enumerate(reference))
+        parts.append(
+            format_html(
+                '<polyline class="chart-line chart-reference" points="{}" fill="none" stroke="#4a5668" '
+                'stroke-width="2" stroke-dasharray="6 4" vector-effect="non-scaling-stroke"/>',
+                points,
+            )
+        )
+    if marker is not None and 0 <= marker < count:
+        x = f"{marker * width:.2f}"
+        parts.append(
+            format_html(
+                '<line class="chart-rollup" x1="{}" x2="{}" y1="0" y2="1000" stroke="#b35900" stroke-width="2" '
+                'stroke-dasharray="4 4" vector-effect="non-scaling-stroke"/>',
+                x,
+                x,
+            )
+        )
+    for i, label in enumerate(labels):
+        tip = f"{label}: {panel.name} {panel.value_format(values[i])}"
+        if reference is not None:
+            tip += f", {panel.reference_name} {panel.value_format(reference[i])}"
+        parts.append(
+            format_html(
+                '<rect class="chart-hit" x="{}" y="0" width="{}" height="1000" fill="transparent">'
+                "<title>{}</title></rect>",
+                f"{i * width:.2f}",
+                f"{width:.2f}",
+                tip,
+            )
+        )
+    parts.append("</svg>")
+    parts.extend(y_labels)
+    parts.append("</svg>")
+    heading = format_html(
+        '<h3 class="chart-panel-title"><span class="chart-swatch" style="background:{}"></span>{}', colour, panel.name
+    )
+    if reference is not None:
+        heading += format_html(' <span class="chart-key chart-key-reference">(dashed) {}</span>', panel.reference_name)
+    return f'<div class="chart-panel">{heading}</h3>{"".join(str(p) for p in parts)}</div>'
+
+
+def small_multiples(
+    *, labels: Sequence[str], panels: Sequence[Panel], title: str, note: str = "", marker: int | None = None
+) -> SafeString:
+    """One small chart per measure, each on its own axis with round ticks, over the same periods.
+
+    ``marker`` draws the "live since last roll-up" line before that period (figures right of it are
+    still being rolled up). Every period has a tooltip with its figure."""
+    if not labels or not panels:
+        return mark_safe("")
+    body = "".join(
+        _panel(labels, panel, panel.colour or PALETTE[i % len(PALETTE)], marker) for i, panel in enumerate(panels)
+    )
+    caption = (
+        format_html('<figcaption class="chart-legend"><span class="chart-note">{}</span></figcaption>', note)
+        if note
+        else ""
+    )
+    return mark_safe(
+        format_html(
+            '<figure class="chart" data-multiples data-chart data-periods="{}" aria-label="{}">', len(labels), title
+        )
+        + body
+        + caption
+        + "</figure>"
     )

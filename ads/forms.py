@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 
 from ads.countries import COUNTRY_CODES
 from ads.creatives import MINIGAME_TEMPLATES, PURCHASE_TYPES
@@ -108,6 +109,42 @@ class DateTimeLocalInput(forms.DateTimeInput):
         super().__init__(attrs=attrs, format=DATETIME_FORMAT)
 
 
+class GamePickerWidget(forms.Widget):
+    """A searchable list of the platform's games, by name and icon, that posts their ids.
+
+    Without JavaScript it is a list of checkboxes; ``static/js/ads.js`` adds the filter box. It also
+    accepts the old comma-separated form (``"12, 7"``), so scripts that post ids keep working.
+    """
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.games: list[dict[str, Any]] = []
+
+    def value_from_datadict(self, data, files, name):
+        values = data.getlist(name) if hasattr(data, "getlist") else [data.get(name, "")]
+        return ", ".join(str(v) for v in values if str(v).strip())
+
+    def value_omitted_from_data(self, data, files, name):
+        return False  # nothing ticked is a value: no restriction
+
+    def render(self, name, value, attrs=None, renderer=None):
+        from django.template.loader import render_to_string
+
+        chosen = (
+            {int(part) for part in split_list(str(value or "")) if part.isdigit()}
+            if not isinstance(value, list)
+            else {int(v) for v in value}
+        )
+        known = {game["id"] for game in self.games}
+        games = [{**game, "checked": game["id"] in chosen} for game in self.games]
+        games += [
+            {"id": gid, "name": f"Game #{gid}", "icon_url": "", "checked": True} for gid in sorted(chosen - known)
+        ]
+        attrs = self.build_attrs(self.attrs, attrs)
+        return render_to_string("ads/includes/game_picker.html", {"name": name, "games": games, "attrs": attrs,
+                                                                  "id": attrs.get("id", f"id_{name}")})  # fmt: skip
+
+
 class IdListField(forms.CharField):
     """Comma-separated positive whole numbers (game ids)."""
 
@@ -119,6 +156,19 @@ class IdListField(forms.CharField):
                 raise forms.ValidationError(f"“{part}” is not a game id; ids are positive whole numbers.")
             numbers.append(int(part))
         return numbers
+
+
+PICKER_LIMIT = 500
+
+
+def picker_games() -> list[dict[str, Any]]:
+    """The active games advertisers may target, by name, for the game picker (one query)."""
+    from django.db.models.functions import Lower
+
+    from games.models import Game
+
+    rows = Game.objects.filter(is_active=True).order_by(Lower("name"), "id").values("id", "name", "icon_url")
+    return list(rows[:PICKER_LIMIT])
 
 
 class AdvertiserProfileForm(forms.Form):
@@ -134,19 +184,28 @@ class CampaignForm(forms.Form):
     pricing = forms.ChoiceField(choices=Pricing.choices, initial=Pricing.CPM, widget=forms.RadioSelect)
     max_bid = forms.DecimalField(
         label="Maximum bid (USD)",
+        min_value=Decimal("0.000001"),
+        error_messages={"min_value": "Must be more than zero."},
         help_text="CPM: the most you pay for 1,000 viewable impressions. CPC: the most you pay for a click. "
         "You pay just above the runner-up, never more than this.",
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "placeholder": "4.50"}),
+        widget=forms.NumberInput(
+            attrs={"autocomplete": "off", "placeholder": "4.50", "min": "0.000001", "step": "any"}
+        ),
     )
     total_budget = forms.DecimalField(
         label="Total budget (USD)",
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "placeholder": "500"}),
+        min_value=Decimal("0.000001"),
+        error_messages={"min_value": "Must be more than zero."},
+        help_text="The most the campaign spends, ever.",
+        widget=forms.NumberInput(attrs={"autocomplete": "off", "placeholder": "500", "min": "0.000001", "step": "any"}),
     )
     daily_budget = forms.DecimalField(
         label="Daily budget (USD)",
         required=False,
+        min_value=Decimal("0.000001"),
+        error_messages={"min_value": "Must be more than zero."},
         help_text="Resets at midnight UTC. Leave empty for no daily limit.",
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+        widget=forms.NumberInput(attrs={"autocomplete": "off", "min": "0.000001", "step": "any"}),
     )
     start_at = forms.DateTimeField(label="Start (UTC)", widget=DateTimeLocalInput())
     end_at = forms.DateTimeField(label="End (UTC)", widget=DateTimeLocalInput())
@@ -155,10 +214,15 @@ class CampaignForm(forms.Form):
         label="At most",
         required=False,
         min_value=1,
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "placeholder": "3"}),
+        max_value=10_000,
+        widget=forms.NumberInput(attrs={"placeholder": "3", "min": "1", "max": "10000", "step": "1"}),
     )
     frequency_cap_period = forms.IntegerField(
-        label="per", required=False, min_value=1, initial=1, widget=forms.TextInput(attrs={"inputmode": "numeric"})
+        label="per",
+        required=False,
+        min_value=1,
+        initial=1,
+        widget=forms.NumberInput(attrs={"min": "1", "step": "1"}),
     )
     frequency_cap_unit = forms.TypedChoiceField(
         label="Unit", choices=PERIOD_UNITS, coerce=int, initial=86400, required=False
@@ -220,9 +284,10 @@ class CampaignForm(forms.Form):
         label="Only in these games",
         required=False,
         max_length=2000,
-        help_text="Platform game ids, comma-separated. Empty: every game.",
+        widget=GamePickerWidget,
+        help_text="None ticked: every game. Type to find a game by name.",
     )
-    games_excluded = IdListField(label="Never in these games", required=False, max_length=2000)
+    games_excluded = IdListField(label="Never in these games", required=False, max_length=2000, widget=GamePickerWidget)
 
     # Service error keys -> form fields.
     field_map = {
@@ -238,6 +303,12 @@ class CampaignForm(forms.Form):
         for name in ("days_of_week", "hours_utc"):
             # The hour grid draws its own labels; these name each box for screen readers.
             self.fields[name].widget.attrs["data-grid"] = name
+        games = picker_games()
+        for name in ("games_included", "games_excluded"):
+            self.fields[name].widget.games = games
+        zone = timezone.get_current_timezone_name()
+        self.fields["start_at"].label = f"Start ({zone})"
+        self.fields["end_at"].label = f"End ({zone})"
 
     @classmethod
     def initial_for(cls, campaign: Campaign) -> dict[str, Any]:
@@ -280,7 +351,7 @@ class CampaignForm(forms.Form):
     def service_data(self) -> dict[str, Any]:
         data = self.cleaned_data
         cap = None
-        if data.get("frequency_cap_count"):
+        if data.get("frequency_cap_count") and data.get("frequency_cap_period"):
             unit = data.get("frequency_cap_unit") or 1
             cap = {"count": data["frequency_cap_count"], "period_seconds": data["frequency_cap_period"] * unit}
         targeting = {
@@ -308,6 +379,33 @@ class CampaignForm(forms.Form):
             "roblox_campaign_id": data["roblox_campaign_id"],
             "game": data.get("game"),
         }
+
+    TARGETING_FIELDS = ("countries_included", "countries_excluded", "devices", "segments", "days_of_week",
+                        "hours_utc", "games_included", "games_excluded", "container_types")  # fmt: skip
+    CAP_FIELDS = ("frequency_cap_count", "frequency_cap_period", "frequency_cap_unit")
+
+    def partial_service_data(self) -> dict[str, Any]:
+        """``service_data`` of the fields that passed the form's own checks (after ``is_valid()``), so the
+        service can check the rest in the same submit (``ads.services.campaign_validate``)."""
+        ok = {name for name in self.fields if name in self.cleaned_data and name not in self.errors}
+        sources = {"frequency_cap": self.CAP_FIELDS, "targeting": self.TARGETING_FIELDS}
+        complete = self.service_data_safe()
+        return {key: value for key, value in complete.items() if set(sources.get(key, (key,))) <= ok}
+
+    def service_data_safe(self) -> dict[str, Any]:
+        """``service_data`` with the missing simple fields as ``None`` (their own errors are on the form)."""
+        saved = self.cleaned_data
+        self.cleaned_data = dict.fromkeys(self.fields) | {
+            name: value for name, value in saved.items() if value is not None
+        }
+        for name in self.TARGETING_FIELDS:
+            self.cleaned_data.setdefault(name, "" if name == "segments" else [])
+            if self.cleaned_data[name] is None:
+                self.cleaned_data[name] = "" if name == "segments" else []
+        try:
+            return self.service_data()
+        finally:
+            self.cleaned_data = saved
 
     def schedule_grid(self) -> dict[str, Any]:
         """The day x hour grid: the checkboxes, and which cells are on (no box ticked = every day/hour)."""
@@ -527,3 +625,21 @@ class CreativeForm(forms.Form):
             "click_action": self._click_action(),
             "roblox_placement_id": data.get("roblox_placement_id", ""),
         }
+
+
+class ReachForecastForm(forms.Form):
+    """The targeting fields of ``CampaignForm``, for the reach forecast (``ads.views.reach_forecast``)."""
+
+    countries_included = CampaignForm.base_fields["countries_included"]
+    countries_excluded = CampaignForm.base_fields["countries_excluded"]
+    devices = CampaignForm.base_fields["devices"]
+    container_types = CampaignForm.base_fields["container_types"]
+    segments = CampaignForm.base_fields["segments"]
+    days_of_week = CampaignForm.base_fields["days_of_week"]
+    hours_utc = CampaignForm.base_fields["hours_utc"]
+    games_included = CampaignForm.base_fields["games_included"]
+    games_excluded = CampaignForm.base_fields["games_excluded"]
+
+    def targeting(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {**data, "segments": split_list(data.get("segments") or "")}

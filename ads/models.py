@@ -107,6 +107,8 @@ class Campaign(TimeStamped):
         help_text="The game whose owner registered this campaign in Roblox Ads Manager; it serves only there.",
     )
     spent = models.DecimalField(**MONEY, default=Decimal("0"), help_text="Confirmed spend, from the ledger.")
+    # console (issue 20): set when the advertiser submits for review; the campaign goes live by itself once approved.
+    go_live_requested_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -10,14 +10,17 @@ charts are server-rendered SVG (``ads.charts``); ``static/js/reports.js`` refres
 from __future__ import annotations
 
 import csv
+from datetime import UTC, datetime, time, timedelta
 from functools import wraps
 
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Max, Sum
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -152,31 +155,138 @@ def _short_label(rng: ReportRange, period) -> str:
     return period.strftime("%d %Hh")
 
 
-def _advertiser_chart(rng: ReportRange, series) -> str:
-    labels = [_short_label(rng, row.period) for row in series]
-    return charts.line_chart(
+def _chart_series(qs, rng: ReportRange):
+    """The chart's periods: a one-day range is drawn by hour (one bar for a day says nothing)."""
+    if rng.granularity == "day" and rng.end - rng.start <= reporting.DAY:
+        rng = ReportRange(rng.start, rng.end, "hour")
+    return rng, report_series(qs, rng)
+
+
+def _rollup_marker(rng: ReportRange, series) -> int | None:
+    """The period where the figures still grow: the current hour (or today), where live counters run ahead."""
+    now = timezone.now()
+    current = reporting.floor_hour(now) if rng.granularity == "hour" else reporting.floor_hour(now).replace(hour=0)
+    for index, row in enumerate(series):
+        if row.period == current:
+            return index
+    return None
+
+
+ROLLUP_NOTE = "The dashed orange line marks the period still being rolled up: live figures run ahead of it."
+
+
+def _multiples(qs, rng: ReportRange, measures) -> str:
+    chart_rng, series = _chart_series(qs, rng)
+    labels = [_short_label(chart_rng, row.period) for row in series]
+    marker = _rollup_marker(chart_rng, series)
+    # the money measure first, as bars (an amount per period); counts and rates as lines
+    panels = [
+        charts.Panel(name, [getter(row.figures) for row in series], fmt, colour, "bar" if i == 0 else "line", whole)
+        for i, (name, getter, fmt, colour, whole) in enumerate(measures)
+    ]
+    note = "Each measure has its own axis; hover or tap a period for its figure."
+    return charts.small_multiples(
         labels=labels,
-        title="Spend, impressions and clicks",
-        bars=charts.Series("Spend", [row.figures.spend for row in series]),
-        bars_format=charts.money,
-        series=[
-            charts.Series("Impressions", [row.figures.impressions for row in series]),
-            charts.Series("Clicks", [row.figures.clicks for row in series]),
-        ],
+        panels=panels,
+        title="Delivery by period",
+        marker=marker,
+        note=note + (" " + ROLLUP_NOTE if marker is not None else ""),
     )
 
 
-def _owner_chart(rng: ReportRange, series) -> str:
-    labels = [_short_label(rng, row.period) for row in series]
-    return charts.line_chart(
-        labels=labels,
-        title="Revenue, impressions and decisions",
-        bars=charts.Series("Revenue", [row.figures.revenue for row in series]),
-        bars_format=charts.money,
-        series=[
-            charts.Series("Impressions", [row.figures.impressions for row in series]),
-            charts.Series("Decisions", [row.figures.decisions for row in series]),
+def _advertiser_chart(qs, rng: ReportRange) -> str:
+    return _multiples(qs, rng, [
+        ("Spend", lambda f: f.spend, charts.money_axis, "#1f6feb", False),
+        ("Impressions", lambda f: f.impressions, charts.compact, "#1a7f37", True),
+        ("Clicks", lambda f: f.clicks, charts.compact, "#b35900", True),
+        ("CTR", lambda f: f.ctr or 0, charts.percent, "#8250df", False),
+    ])  # fmt: skip
+
+
+def _owner_chart(qs, rng: ReportRange) -> str:
+    return _multiples(qs, rng, [
+        ("Revenue", lambda f: f.revenue, charts.money_axis, "#1f6feb", False),
+        ("Impressions", lambda f: f.impressions, charts.compact, "#1a7f37", True),
+        ("Ad requests", lambda f: f.decisions, charts.compact, "#b35900", True),
+        ("Fill rate", lambda f: f.fill_rate or 0, charts.percent, "#8250df", False),
+    ])  # fmt: skip
+
+
+def _platform_chart(qs, rng: ReportRange) -> str:
+    return _multiples(qs, rng, [
+        ("Spend", lambda f: f.spend, charts.money_axis, "#1f6feb", False),
+        ("Decisions", lambda f: f.decisions, charts.compact, "#1a7f37", True),
+        ("Invalid events", lambda f: f.invalid_events, charts.compact, "#c9372c", True),
+    ])  # fmt: skip
+
+
+# --------------------------------------------------------------------------- pacing
+
+
+def _pacing_curve_fallback(campaign, day) -> list[dict]:
+    """Cumulative spend by UTC hour of ``day`` against the linear daily plan (until ``ads.pacing.pacing_curve``).
+
+    The plan is the daily budget, or what is left of the total spread evenly over the days left."""
+    from decimal import Decimal
+
+    start = datetime.combine(day, time(), tzinfo=UTC)
+    rows = (
+        reporting.performance_of_campaign(campaign)
+        .filter(hour__gte=start, hour__lt=start + reporting.DAY)
+        .values("hour")
+        .annotate(spend=Sum("spend"))
+        .order_by()
+    )
+    by_hour = {row["hour"].astimezone(UTC).hour: row["spend"] or Decimal("0") for row in rows}
+    if campaign.daily_budget:
+        daily = campaign.daily_budget
+    else:
+        days_left = max(1, (campaign.end_at.astimezone(UTC).date() - day).days + 1)
+        spent_before = reporting.performance_of_campaign(campaign).filter(hour__lt=start).aggregate(s=Sum("spend"))[
+            "s"
+        ] or Decimal("0")
+        daily = max(Decimal("0"), campaign.total_budget - spent_before) / days_left
+    out, total = [], Decimal("0")
+    for hour in range(24):
+        total += by_hour.get(hour, Decimal("0"))
+        out.append({"hour": hour, "spent": total, "plan": daily * (hour + 1) / 24})
+    return out
+
+
+def _pacing_curve(campaign, day) -> list[dict]:
+    try:
+        from ads.pacing import pacing_curve  # the lead's function, once it is merged
+    except ImportError:
+        return _pacing_curve_fallback(campaign, day)
+    return pacing_curve(campaign, day)
+
+
+def _pacing_chart(campaign) -> str:
+    """Spend vs plan today (UTC), for EVEN pacing: cumulative spend by hour and the linear plan, one axis."""
+    from ads.models import Pacing
+
+    if campaign.pacing != Pacing.EVEN:
+        return ""
+    now = timezone.now().astimezone(UTC)
+    curve = _pacing_curve(campaign, now.date())
+    shown = [point for point in curve if point["hour"] <= now.hour]
+    if not shown or (campaign.status != "ACTIVE" and not any(point["spent"] for point in shown)):
+        return ""  # nothing serves today: no curve to compare
+    return charts.small_multiples(
+        labels=[f"{point['hour']:02d}:00" for point in shown],
+        panels=[
+            charts.Panel(
+                "Spent today",
+                [point["spent"] for point in shown],
+                charts.money_axis,
+                "#1f6feb",
+                whole=False,
+                reference=[point["plan"] for point in shown],
+                reference_name="Plan (even pacing)",
+            )
         ],
+        title="Spend against the even-pacing plan, today (UTC)",
+        note="Cumulative spend by hour (UTC) against a straight line to the daily budget.",
     )
 
 
@@ -190,7 +300,11 @@ def _cell(value) -> str:
 
 
 def _csv_response(filename: str, header: list[str], rows: list[list]) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    # RFC 4180's header=present: the first row names the columns. Values stay machine-readable: amounts
+    # in USD with 6 decimals, rates as fractions (0.04 is 4 %), periods as UTC dates or ISO 8601 hours.
+    response = HttpResponse(content_type="text/csv; charset=utf-8; header=present")
+    response["Content-Language"] = "en"
+    response["X-CSV-Units"] = "money=USD 6 decimals; rates=fractions 0..1; periods=UTC ISO 8601"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)
     writer.writerow(header)
@@ -218,6 +332,122 @@ def _figures_csv(filename, rng, qs, shape, by: str | None) -> HttpResponse:
     return _csv_response(filename, ["period", *columns], rows)
 
 
+# --------------------------------------------------------------------------- page helpers
+
+
+def _breakdowns(qs, rng: ReportRange, keys, order: str = "spend"):
+    """Each breakdown's rows; countries by their names (``FR`` reads ``France``)."""
+    from dataclasses import replace
+
+    from adplatform.accounts.formatting import country_name
+
+    out = []
+    for by in keys:
+        rows = report_breakdown(qs, rng, by, order=order)
+        if by == "country":
+            rows = [replace(row, label=country_name(row.key)) if row.key else row for row in rows]
+        out.append((by, BREAKDOWN_TITLES[by], rows))
+    return out
+
+
+def _rollup_today(qs) -> dict:
+    """Today's (UTC) figures as rolled up, and when the roll-up last ran: the live panel shows the
+    difference as "live since the last roll-up"."""
+    today = ReportRange.default(days=1)
+    scoped = qs.filter(hour__gte=today.start, hour__lt=today.end)
+    figures = Figures.from_row(scoped.aggregate(**{name: Sum(name) for name in _FIGURE_FIELDS}))
+    last = scoped.aggregate(at=Max("updated_at"))["at"]
+    return {
+        "figures": figures,
+        "at": last,
+        **advertiser_figures(figures),
+        "revenue": advertiser_figures(figures)["spend"],
+    }
+
+
+_FIGURE_FIELDS = ("decisions", "fills_paid", "fills_house", "impressions", "viewable_impressions", "clicks",
+                  "interactions", "conversions", "invalid_events", "spend")  # fmt: skip
+
+
+# --------------------------------------------------------------------------- invalid traffic
+
+INVALID_REASONS = {
+    "rate_player": "Too many events from one player in a short time (more than a person can make).",
+    "rate_server": "Too many events from one game server in a short time.",
+    "duplicate_impression": "A second impression for the same ad decision: only the first counts.",
+    "click_without_impression": "A click on an ad that was never reported as shown.",
+    "click_too_fast": "A click faster than a person can react after the ad appeared.",
+}
+INVALID_DAYS = 7
+INVALID_RECENT = 50
+
+
+def _invalid_page(request, *, title: str, back_url: str, back_label: str, scope: dict):
+    from ads.models import AdEngagement
+
+    since = timezone.now() - timedelta(days=INVALID_DAYS)
+    events = AdEngagement.objects.filter(**scope, occurred_at__gte=since).exclude(invalid_reason="")
+    reasons = [
+        {"code": row["invalid_reason"], "count": row["n"],
+         "why": INVALID_REASONS.get(row["invalid_reason"], row["invalid_reason"].replace("_", " ").capitalize() + ".")}
+        for row in events.values("invalid_reason").annotate(n=Count("id")).order_by("-n", "invalid_reason")
+    ]  # fmt: skip
+    recent = list(
+        events.order_by("-occurred_at").values(
+            "occurred_at", "type", "invalid_reason", "player_id", "server_id", "container_id", "game_id"
+        )[:INVALID_RECENT]
+    )
+    from games.models import AdContainer
+
+    names = dict(
+        AdContainer.objects.filter(pk__in={r["container_id"] for r in recent if r["container_id"]}).values_list(
+            "id", "name"
+        )
+    )
+    for row in recent:
+        row["why"] = INVALID_REASONS.get(row["invalid_reason"], row["invalid_reason"])
+        row["container"] = names.get(row["container_id"], "")
+    return render(
+        request,
+        "reports/invalid.html",
+        {
+            "title": title,
+            "back_url": back_url,
+            "back_label": back_label,
+            "reasons": reasons,
+            "recent": recent,
+            "total": sum(r["count"] for r in reasons),
+            "days": INVALID_DAYS,
+        },
+    )
+
+
+@require_GET
+@login_required
+def campaign_invalid(request, pk: int):
+    campaign = _campaign(request, pk)
+    return _invalid_page(
+        request,
+        title=f"Invalid traffic · {campaign.name}",
+        back_url=reverse("reports:campaign", args=[campaign.pk]),
+        back_label=f"{campaign.name} report",
+        scope={"campaign_id": campaign.pk},
+    )
+
+
+@require_GET
+@login_required
+def game_invalid(request, pk: int):
+    game = _game(request, pk)
+    return _invalid_page(
+        request,
+        title=f"Invalid traffic · {game.name}",
+        back_url=reverse("reports:game", args=[game.pk]),
+        back_label=f"{game.name} earnings",
+        scope={"game_id": game.pk},
+    )
+
+
 # --------------------------------------------------------------------------- pages
 
 
@@ -239,12 +469,11 @@ def campaigns_overview(request):
     context = {"form": form, "rng": rng, "has_campaigns": campaigns.exists()}
     if rng is not None:
         qs = reporting.performance_of_campaigns(campaigns)
-        series = report_series(qs, rng)
         totals = report_totals(qs, rng)
         context.update(
             summaries=reporting.campaign_summaries(campaigns, rng),
             totals=totals,
-            chart=_advertiser_chart(rng, series) if not totals.is_empty else "",
+            chart=_advertiser_chart(qs, rng) if not totals.is_empty else "",
             query=_query(rng),
         )
     return render(request, "reports/campaigns.html", context)
@@ -280,10 +509,13 @@ def campaign_report(request, pk: int):
             totals=totals,
             all_time=report_totals(qs),
             series=series,
-            chart=_advertiser_chart(rng, series) if not totals.is_empty else "",
-            breakdowns=[(by, BREAKDOWN_TITLES[by], report_breakdown(qs, rng, by)) for by in CAMPAIGN_BREAKDOWNS],
+            chart=_advertiser_chart(qs, rng) if not totals.is_empty else "",
+            breakdowns=_breakdowns(qs, rng, CAMPAIGN_BREAKDOWNS),
             query=_query(rng),
+            pacing_chart=_pacing_chart(campaign),
+            invalid_url=reverse("reports:campaign-invalid", args=[campaign.pk]),
         )
+    context["rollup"] = _rollup_today(reporting.performance_of_campaign(campaign))
     return render(request, "reports/campaign.html", context)
 
 
@@ -323,13 +555,12 @@ def earnings_overview(request):
     context = {"form": form, "rng": rng, "has_games": games.exists()}
     if rng is not None:
         qs = reporting.performance_of_games(games)
-        series = report_series(qs, rng)
         totals = report_totals(qs, rng)
         summaries = reporting.game_summaries(games, rng)
         context.update(
             summaries=summaries,
             totals=totals,
-            chart=_owner_chart(rng, series) if not totals.is_empty else "",
+            chart=_owner_chart(qs, rng) if not totals.is_empty else "",
             query=_query(rng),
             revenue_share=_revenue_share_context(summaries, rng, totals),
         )
@@ -387,12 +618,12 @@ def game_report(request, pk: int):
             totals=totals,
             series=series,
             revenue_share=_revenue_share_context([reporting.GameSummary(game, totals)], rng, totals),
-            chart=_owner_chart(rng, series) if not totals.is_empty else "",
-            breakdowns=[
-                (by, BREAKDOWN_TITLES[by], report_breakdown(qs, rng, by, order="revenue")) for by in GAME_BREAKDOWNS
-            ],
+            chart=_owner_chart(qs, rng) if not totals.is_empty else "",
+            breakdowns=_breakdowns(qs, rng, GAME_BREAKDOWNS, order="revenue"),
             query=_query(rng),
+            invalid_url=reverse("reports:game-invalid", args=[game.pk]),
         )
+    context["rollup"] = _rollup_today(reporting.performance_of_game(game))
     return render(request, "reports/game.html", context)
 
 
@@ -444,23 +675,10 @@ def platform_overview(request):
     context = {"form": form, "rng": rng}
     if rng is not None:
         qs = reporting.performance_all()
-        series = report_series(qs, rng)
         totals = report_totals(qs, rng)
-        labels = [_short_label(rng, row.period) for row in series]
         context.update(
             totals=totals,
-            chart=charts.line_chart(
-                labels=labels,
-                title="Spend, decisions and invalid events",
-                bars=charts.Series("Spend", [row.figures.spend for row in series]),
-                bars_format=charts.money,
-                series=[
-                    charts.Series("Decisions", [row.figures.decisions for row in series]),
-                    charts.Series("Invalid events", [row.figures.invalid_events for row in series], "#c9372c"),
-                ],
-            )
-            if not totals.is_empty
-            else "",
+            chart=_platform_chart(qs, rng) if not totals.is_empty else "",
             top_campaigns=[r for r in report_breakdown(qs, rng, "campaign", limit=TOP + 1) if r.key][:TOP],
             top_games=report_breakdown(qs, rng, "game", limit=TOP),
             devices=report_breakdown(qs, rng, "device"),

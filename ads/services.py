@@ -214,6 +214,7 @@ def advertiser_approve(*, advertiser: Advertiser, by) -> Advertiser:
     advertiser.save()
     serving_version_bump("advertiser approved")
     logger.info("advertiser approved", extra={"advertiser_id": advertiser.pk, "by": getattr(by, "pk", None)})
+    _after_advertiser_reviewed(advertiser)  # console (issue 20): notify, and start campaigns waiting for it
     return advertiser
 
 
@@ -225,6 +226,7 @@ def advertiser_reject(*, advertiser: Advertiser, by, note: str = "") -> Advertis
     advertiser.approval_note = note
     advertiser.save()
     serving_version_bump("advertiser rejected")
+    _after_advertiser_reviewed(advertiser)  # console (issue 20): notify the advertiser
     return advertiser
 
 
@@ -485,4 +487,158 @@ def creative_moderate(*, creative: Creative, status: str, reason: str = "", by) 
     )
     serving_version_bump("creative moderated")
     logger.info("creative moderated", extra={"creative_id": creative.pk, "status": status, "by": by.pk})
+    _after_creative_moderated(creative)  # console (issue 20): notify, and go live if the campaign was submitted
     return creative
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# --- console (issue 20), additive: form checks in one pass, and go-live on approval ------------------------------
+
+
+_VALIDATE_COPIED = ("name", "pricing", "max_bid", "total_budget", "daily_budget", "start_at", "end_at", "pacing",
+                    "frequency_cap_count", "frequency_cap_period_seconds", "targeting", "spent", "status")  # fmt: skip
+
+
+def campaign_validate(*, advertiser: Advertiser, data: dict[str, Any], campaign: Campaign | None = None) -> None:
+    """Raise every ``ValidationError`` that ``campaign_create``/``campaign_update`` would raise for the
+    fields in ``data``, writing nothing, so a form shows all its problems in one submit.
+
+    ``data`` may hold only some fields (those that passed the form's own checks): cross-field rules
+    run on whichever values are there.
+    """
+    draft = Campaign(advertiser=advertiser, status=CampaignStatus.DRAFT)
+    if campaign is not None:
+        for field in _VALIDATE_COPIED:
+            setattr(draft, field, getattr(campaign, field))
+    errors: dict[str, list[str]] = {}
+    try:
+        _apply_campaign_fields(draft, dict(data))
+    except ValidationError as exc:
+        errors = {key: list(messages) for key, messages in exc.message_dict.items()}
+    start, end = draft.start_at, draft.end_at
+    if start and end and end <= start and "start_at" not in errors and "end_at" not in errors:
+        errors.setdefault("end_at", ["The end must come after the start."])
+    elif campaign is None and end and end <= timezone.now() and "end_at" not in errors:
+        errors.setdefault("end_at", ["The end is already in the past."])
+    daily, total = draft.daily_budget, draft.total_budget
+    if daily and total and daily > total and not {"daily_budget", "total_budget"} & set(errors):
+        errors.setdefault("daily_budget", ["The daily budget cannot exceed the total budget."])
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def campaign_submit_for_review(*, campaign: Campaign) -> Campaign:
+    """The advertiser asks to go live: the campaign is activated now if nothing stands in the way, or by
+    itself (``campaign_go_live_if_ready``) the moment staff approve what it waits for."""
+    locked = Campaign.objects.select_for_update().select_related("advertiser").get(pk=campaign.pk)
+    if locked.status not in (CampaignStatus.DRAFT, CampaignStatus.PAUSED):
+        raise ValidationError({"status": f"A {locked.status.lower()} campaign cannot be submitted."})
+    locked.go_live_requested_at = timezone.now()
+    locked.save(update_fields=["go_live_requested_at", "updated_at"])
+    return campaign_go_live_if_ready(campaign=locked)
+
+
+def campaign_go_live_if_ready(*, campaign: Campaign) -> Campaign:
+    """Activate a campaign submitted for review once nothing stands in the way (through ``campaign_activate``)."""
+    if campaign.go_live_requested_at is None or campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.PAUSED):
+        return campaign
+    if activation_problems(campaign):
+        return campaign
+    campaign = campaign_activate(campaign=campaign)
+    Campaign.objects.filter(pk=campaign.pk).update(go_live_requested_at=None)
+    campaign.go_live_requested_at = None
+    _notify_advertiser(
+        campaign.advertiser,
+        kind="LIVE",
+        title=f"“{campaign.name}” is live",
+        body="Everything it waited for is approved: the campaign competes for containers from now on.",
+        url=f"/campaigns/{campaign.pk}/",
+        dedupe_key=f"campaign-live:{campaign.pk}:{campaign.updated_at.timestamp():.0f}",
+    )
+    return campaign
+
+
+def _campaigns_waiting_on(advertiser_id: int, campaign_id: int | None = None) -> list[Campaign]:
+    qs = Campaign.objects.select_related("advertiser").filter(
+        advertiser_id=advertiser_id,
+        go_live_requested_at__isnull=False,
+        status__in=(CampaignStatus.DRAFT, CampaignStatus.PAUSED),
+    )
+    if campaign_id is not None:
+        qs = qs.filter(pk=campaign_id)
+    return list(qs)
+
+
+def _notify_advertiser(advertiser: Advertiser, **kwargs) -> None:
+    from adplatform.accounts.services import notification_send
+
+    if advertiser.user_id:
+        notification_send(user=advertiser.user, **kwargs)
+
+
+def _after_creative_moderated(creative: Creative) -> None:
+    campaign = creative.campaign
+    if creative.moderation_status == ModerationStatus.APPROVED:
+        _notify_advertiser(
+            campaign.advertiser,
+            kind="APPROVED",
+            title=f"Creative “{creative.name}” approved",
+            body=f"Staff approved it for “{campaign.name}”.",
+            url=f"/campaigns/{campaign.pk}/#creatives",
+            dedupe_key=f"creative-approved:{creative.pk}:{creative.moderated_at.timestamp():.0f}",
+        )
+    else:
+        _notify_advertiser(
+            campaign.advertiser,
+            kind="REJECTED",
+            title=f"Creative “{creative.name}” rejected",
+            body=f"Staff rejected it for “{campaign.name}”: {creative.moderation_reason}",
+            url=f"/campaigns/{campaign.pk}/creatives/{creative.pk}/edit/",
+            dedupe_key=f"creative-rejected:{creative.pk}:{creative.moderated_at.timestamp():.0f}",
+        )
+    for waiting in _campaigns_waiting_on(campaign.advertiser_id, campaign.pk):
+        campaign_go_live_if_ready(campaign=waiting)
+
+
+def _after_advertiser_reviewed(advertiser: Advertiser) -> None:
+    if advertiser.approval == ApprovalState.APPROVED:
+        _notify_advertiser(
+            advertiser,
+            kind="APPROVED",
+            title="Your advertiser account is approved",
+            body="Campaigns you submitted go live as soon as their creatives are approved.",
+            url="/campaigns/",
+            dedupe_key=f"advertiser-approved:{advertiser.pk}:{advertiser.approved_at.timestamp():.0f}",
+        )
+        for waiting in _campaigns_waiting_on(advertiser.pk):
+            campaign_go_live_if_ready(campaign=waiting)
+    else:
+        _notify_advertiser(
+            advertiser,
+            kind="REJECTED",
+            title="Your advertiser account was not approved",
+            body=advertiser.approval_note or "Contact staff to learn why.",
+            url="/campaigns/profile/",
+        )
+
+
+def campaign_notify_budget_exhausted(*, campaign: Campaign) -> None:
+    """Tell the advertiser their campaign's budget (total, or today's) is spent; once per campaign and day.
+
+    Called where spending finds the budget gone (``ads.budget``: outcome ``budget_exhausted``)."""
+    today = timezone.now().date().isoformat()
+    total_gone = campaign.remaining_budget <= 0
+    _notify_advertiser(
+        campaign.advertiser,
+        kind="BUDGET_EXHAUSTED",
+        title=f"“{campaign.name}”: {'budget spent' if total_gone else 'daily budget spent'}",
+        body="It serves nothing more until you raise the total budget."
+        if total_gone
+        else "It serves again after midnight UTC, or now if you raise the daily budget.",
+        url=f"/campaigns/{campaign.pk}/edit/",
+        dedupe_key=f"budget-exhausted:{campaign.pk}:{'total' if total_gone else today}",
+    )
+
+
+# --- end console ------------------------------------------------------------------------------------------------

@@ -8,7 +8,10 @@ creative is a 404, whatever the page or method. Owners may not open the console
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
+from datetime import UTC, timedelta
+from decimal import Decimal
 from functools import wraps
 from urllib.parse import urlencode
 
@@ -16,15 +19,26 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Sum
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from adplatform.forms import apply_validation_error
-from ads import selectors, services
-from ads.forms import COUNTRY_NAMES, DAY_NAMES, AdvertiserProfileForm, CampaignForm, CreativeForm, plain_decimal
-from ads.models import Campaign, CampaignStatus, Creative, ModerationStatus
+from ads import reporting, selectors, services
+from ads.forms import (
+    COUNTRY_NAMES,
+    DAY_NAMES,
+    AdvertiserProfileForm,
+    CampaignForm,
+    CreativeForm,
+    ReachForecastForm,
+    plain_decimal,
+    split_list,
+)
+from ads.models import AdPerformance, Campaign, CampaignStatus, Creative, ModerationStatus
 
 CAMPAIGNS_PER_PAGE = 20
 CREATIVES_PER_PAGE = 25
@@ -103,6 +117,121 @@ def _frequency_cap_text(campaign: Campaign) -> str:
     return ""  # pragma: no cover - every period is a whole number of seconds
 
 
+@dataclass(frozen=True)
+class Pace:
+    """Spend against the plan: the share of the budget the schedule's elapsed time calls for by now."""
+
+    label: str
+    tone: str  # ok / warn / muted
+    ratio: float | None = None
+    planned: Decimal | None = None
+
+
+def campaign_pace(campaign: Campaign, now) -> Pace:
+    if campaign.status == CampaignStatus.DRAFT:
+        return Pace("Not live yet", "muted")
+    if campaign.start_at > now:
+        return Pace("Not started", "muted")
+    total = (campaign.end_at - campaign.start_at).total_seconds()
+    elapsed = min(max((now - campaign.start_at).total_seconds(), 0), total)
+    if total <= 0:
+        return Pace("—", "muted")
+    planned = (campaign.total_budget * Decimal(elapsed / total)).quantize(Decimal("0.01"))
+    if campaign.end_at <= now:
+        return Pace("Ended", "muted", float(campaign.spent / planned) if planned else None, planned)
+    if not planned:
+        return Pace("Just started", "muted", None, planned)
+    ratio = float(campaign.spent / planned)
+    if ratio < 0.8:
+        label, tone = f"Behind ({ratio:.0%} of plan)", "warn"
+    elif ratio > 1.2:
+        label, tone = f"Ahead ({ratio:.0%} of plan)", "warn"
+    else:
+        label, tone = f"On pace ({ratio:.0%})", "ok"
+    return Pace(label, tone, ratio, planned)
+
+
+def delivery_by_campaign(campaigns) -> dict[int, reporting.Figures]:
+    """Lifetime delivery of the given campaigns, from the hourly roll-up, in one query."""
+    ids = [c.pk for c in campaigns]
+    if not ids:
+        return {}
+    rows = (
+        AdPerformance.objects.filter(campaign_id__in=ids)
+        .values("campaign_id")
+        .annotate(**{f.name: Sum(f.name) for f in dataclass_fields(reporting.Figures)})
+        .order_by()
+    )
+    return {row["campaign_id"]: reporting.Figures.from_row(row) for row in rows}
+
+
+FORECAST_DAYS = 7
+
+
+def targeting_reach(targeting: dict, *, now=None) -> dict:
+    """Estimated daily reach of a targeting: the matching ad requests (decisions) and impressions of the
+    last 7 days, per day, from the hourly roll-up (one query). Segments are not in the roll-up: a
+    segment narrows reach further than the figure says."""
+    from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
+
+    now = now or timezone.now()
+    since = reporting.floor_hour(now) - timedelta(days=FORECAST_DAYS)
+    qs = AdPerformance.objects.filter(hour__gte=since, hour__lt=reporting.floor_hour(now))
+    if targeting.get("countries_included"):
+        qs = qs.filter(country__in=targeting["countries_included"])
+    if targeting.get("countries_excluded"):
+        qs = qs.exclude(country__in=targeting["countries_excluded"])
+    if targeting.get("devices"):
+        qs = qs.filter(device__in=targeting["devices"])
+    if targeting.get("games_included"):
+        qs = qs.filter(game_id__in=targeting["games_included"])
+    if targeting.get("games_excluded"):
+        qs = qs.exclude(game_id__in=targeting["games_excluded"])
+    if targeting.get("container_types"):
+        from games.models import AdContainer
+
+        qs = qs.filter(container_id__in=AdContainer.objects.filter(type__in=targeting["container_types"]).values("id"))
+    if targeting.get("hours_utc"):
+        qs = qs.annotate(_h=ExtractHour("hour", tzinfo=UTC)).filter(_h__in=targeting["hours_utc"])
+    if targeting.get("days_of_week"):
+        days = [int(day) + 1 for day in targeting["days_of_week"]]  # Monday 0 -> ISO 1
+        qs = qs.annotate(_d=ExtractIsoWeekDay("hour", tzinfo=UTC)).filter(_d__in=days)
+    totals = qs.aggregate(decisions=Sum("decisions"), impressions=Sum("impressions"))
+    decisions, impressions = totals["decisions"] or 0, totals["impressions"] or 0
+    return {
+        "days": FORECAST_DAYS,
+        "daily_requests": round(decisions / FORECAST_DAYS),
+        "daily_impressions": round(impressions / FORECAST_DAYS),
+        "segments_ignored": bool(targeting.get("segments")),
+    }
+
+
+def _form_targeting(form: CampaignForm) -> dict:
+    """The targeting the form shows: as submitted when it is valid, else as first drawn."""
+    if form.is_bound:
+        if all(name in getattr(form, "cleaned_data", {}) for name in form.TARGETING_FIELDS):
+            return form.service_data_safe()["targeting"]
+        return {}
+    initial = {**{name: form.fields[name].initial for name in form.fields}, **form.initial}
+    games = initial.get("games_included") or ""
+    excluded = initial.get("games_excluded") or ""
+    return {
+        "countries_included": initial.get("countries_included") or [],
+        "countries_excluded": initial.get("countries_excluded") or [],
+        "devices": initial.get("devices") or [],
+        "container_types": initial.get("container_types") or [],
+        "days_of_week": initial.get("days_of_week") or [],
+        "hours_utc": initial.get("hours_utc") or [],
+        "games_included": [int(g) for g in split_list(str(games)) if g.isdigit()],
+        "games_excluded": [int(g) for g in split_list(str(excluded)) if g.isdigit()],
+        "segments": split_list(initial.get("segments") or ""),
+    }
+
+
+def _form_forecast(form: CampaignForm) -> dict:
+    return targeting_reach(_form_targeting(form))
+
+
 def _creative_initial_defaults() -> dict:
     return {"minigame_duration": 60, "reward_type": "none", "click_type": "none"}
 
@@ -139,6 +268,9 @@ def campaign_list(request):
         status = ""
     campaigns = selectors.campaign_list(user=request.user, search=search, status=status)
     page = Paginator(campaigns, CAMPAIGNS_PER_PAGE).get_page(request.GET.get("page"))
+    now = timezone.now()
+    delivery = delivery_by_campaign(page.object_list)
+    rows = [(c, delivery.get(c.pk, reporting.Figures()), campaign_pace(c, now)) for c in page.object_list]
     filters = {key: value for key, value in (("q", search), ("status", status)) if value}
     return render(
         request,
@@ -151,9 +283,26 @@ def campaign_list(request):
             "statuses": CampaignStatus.choices,
             "filtered": bool(filters),
             "query": urlencode(filters),
-            "now": timezone.now(),
+            "now": now,
+            "rows": rows,
         },
     )
+
+
+def _campaign_form_ok(form: CampaignForm, *, advertiser, campaign: Campaign | None = None) -> bool:
+    """Validate the form and, in the same submit, the service's rules on every field that passed the
+    form's checks: a person sees all the problems at once, not one layer per submit."""
+    valid = form.is_valid()
+    try:
+        services.campaign_validate(advertiser=advertiser, campaign=campaign, data=form.partial_service_data())
+    except ValidationError as exc:
+        for key, errors in exc.message_dict.items():
+            target = form.field_map.get(key, key)
+            target = target if target in form.fields else None
+            if target is None or target not in form.errors:
+                form.add_error(target, errors)
+        return False
+    return valid
 
 
 @advertiser_required
@@ -163,7 +312,7 @@ def campaign_create(request):
     now = timezone.now().replace(second=0, microsecond=0)
     initial = {"start_at": now, "end_at": now + timedelta(days=30)}
     form = CampaignForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and _campaign_form_ok(form, advertiser=advertiser):
         try:
             campaign = services.campaign_create(advertiser=advertiser, data=form.service_data())
         except ValidationError as exc:
@@ -175,7 +324,11 @@ def campaign_create(request):
                 "Add a creative: staff review it, then you can activate the campaign.",
             )
             return redirect(_detail_url(campaign))
-    return render(request, "ads/campaign_form.html", {"form": form, "campaign": None, "advertiser": advertiser})
+    return render(
+        request,
+        "ads/campaign_form.html",
+        {"form": form, "campaign": None, "advertiser": advertiser, "forecast": _form_forecast(form)},
+    )
 
 
 @advertiser_required
@@ -186,7 +339,7 @@ def campaign_edit(request, pk: int):
         messages.error(request, f"A {campaign.get_status_display().lower()} campaign cannot be edited.")
         return redirect(_detail_url(campaign))
     form = CampaignForm(request.POST or None, initial=CampaignForm.initial_for(campaign))
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and _campaign_form_ok(form, advertiser=campaign.advertiser, campaign=campaign):
         try:
             campaign = services.campaign_update(campaign=campaign, data=form.service_data())
         except ValidationError as exc:
@@ -194,7 +347,9 @@ def campaign_edit(request, pk: int):
         else:
             messages.success(request, f"Campaign “{campaign.name}” saved.")
             return redirect(_detail_url(campaign))
-    return render(request, "ads/campaign_form.html", {"form": form, "campaign": campaign})
+    return render(
+        request, "ads/campaign_form.html", {"form": form, "campaign": campaign, "forecast": _form_forecast(form)}
+    )
 
 
 @advertiser_required
@@ -221,6 +376,8 @@ def campaign_detail(request, pk: int):
             "schedule_done": round(schedule_done),
             "now": now,
             "finished": campaign.status in FINISHED,
+            "delivery": delivery_by_campaign([campaign]).get(campaign.pk, reporting.Figures()),
+            "pace": campaign_pace(campaign, now),
         },
     )
 
@@ -230,6 +387,10 @@ STATUS_ACTIONS = {
     "pause": (services.campaign_pause, "is paused: it serves nothing until you resume it."),
     "resume": (services.campaign_resume, "is active again."),
     "archive": (services.campaign_archive, "is archived: it never serves again; its records are kept."),
+    "submit": (
+        services.campaign_submit_for_review,
+        "is submitted: it goes live by itself once staff approve what it waits for, and we notify you.",
+    ),
 }
 
 
@@ -242,9 +403,12 @@ def campaign_status(request, pk: int, action: str):
         campaign = change(campaign=campaign)
     except ValidationError as exc:
         reasons = [message for messages_ in exc.message_dict.values() for message in messages_]
-        verb = {"activate": "activated", "resume": "resumed", "pause": "paused", "archive": "archived"}[action]
+        verb = {"activate": "activated", "resume": "resumed", "pause": "paused", "archive": "archived",
+                "submit": "submitted"}[action]  # fmt: skip
         messages.error(request, f"“{campaign.name}” was not {verb}: " + " ".join(reasons))
     else:
+        if action == "submit" and campaign.status == CampaignStatus.ACTIVE:
+            outcome = STATUS_ACTIONS["activate"][1]
         messages.success(request, f"“{campaign.name}” {outcome}")
     return redirect(_detail_url(campaign))
 
@@ -297,3 +461,20 @@ def creative_edit(request, pk: int, creative_pk: int):
                 messages.success(request, f"Creative “{creative.name}” saved.")
             return redirect(_detail_url(campaign, "creatives"))
     return render(request, "ads/creative_form.html", {"form": form, "campaign": campaign, "creative": creative})
+
+
+# --------------------------------------------------------------------------- reach forecast
+
+
+@advertiser_required
+@require_http_methods(["GET"])
+def reach_forecast(request):
+    """``GET /campaigns/forecast/?countries_included=FR&devices=mobile...``: the targeting form's reach
+    forecast as JSON (the form's targeting fields, as the form posts them)."""
+    form = ReachForecastForm(request.GET)
+    if not form.is_valid():
+        details = {field: [str(e) for e in errors] for field, errors in form.errors.items()}
+        return JsonResponse(
+            {"error": {"code": "validation_error", "message": "Invalid targeting.", "details": details}}, status=400
+        )
+    return JsonResponse(targeting_reach(form.targeting()))

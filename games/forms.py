@@ -116,9 +116,10 @@ class ContainerForm(StatusReasonMixin):
             "name": container.name,
             "type": container.type,
             "placement": container.placement,
-            "width_studs": container.width_studs,
-            "height_studs": container.height_studs,
-            "floor_price_cpm": container.floor_price_cpm,
+            # as people type amounts: 0.5, not 0.500000
+            "width_studs": _plain(container.width_studs),
+            "height_studs": _plain(container.height_studs),
+            "floor_price_cpm": _plain(container.floor_price_cpm),
             "blocked_categories": container.blocked_categories,
             "playlist": container.playlist_id,
             "status": container.status,
@@ -129,6 +130,10 @@ class ContainerForm(StatusReasonMixin):
         if not data.get("placement"):
             data.pop("placement", None)
         return data
+
+
+def _plain(value: Decimal | None) -> str:
+    return "" if value is None else format(value.normalize(), "f")
 
 
 class ContainerStatusForm(StatusReasonMixin):

@@ -271,6 +271,7 @@ def container_set_status(*, container: AdContainer, status: str, reason: str = "
     _record_status_change(locked, from_status=previous, by=by, reason=reason)
     container.status, container.updated_at = locked.status, locked.updated_at
     serving_version_bump("container status changed")
+    _notify_container_switched_off(locked, previous=previous, by=by, reason=reason)  # console (issue 20)
     logger.info(
         "container status changed",
         extra={"container_id": container.pk, "from": previous, "to": status, "by": getattr(by, "pk", None)},
@@ -278,6 +279,27 @@ def container_set_status(*, container: AdContainer, status: str, reason: str = "
     return container
 
 
+def _notify_container_switched_off(container: AdContainer, *, previous: str, by, reason: str) -> None:
+    """console (issue 20): an owner hears when someone else (staff, a job) switches off a live container."""
+    from adplatform.accounts.services import notification_send
+
+    if previous != ContainerStatus.ACTIVE or container.status == ContainerStatus.ACTIVE:
+        return
+    owner = container.game.owner
+    if by is not None and getattr(by, "pk", None) == owner.pk:
+        return
+    state = "in maintenance" if container.status == ContainerStatus.MAINTENANCE else "switched off"
+    notification_send(
+        user=owner,
+        kind="CONTAINER_OFF",
+        title=f"Container “{container.name}” in {container.game.name} is {state}",
+        body=(f"Reason: {reason}. " if reason else "") + "It shows no ads until it is switched back on.",
+        url=f"/games/{container.game.slug}/#container-{container.pk}",
+        dedupe_key=f"container-off:{container.pk}:{container.updated_at.timestamp():.0f}",
+    )
+
+
+@transaction.atomic
 def container_delete(*, container: AdContainer) -> None:
     containers_delete(containers=[container])
 

@@ -365,6 +365,7 @@ def roblox_refresh(*, kind: str, params: dict[str, Any]) -> None:
     finally:
         roblox_refresh_release(kind=kind, params=params, ids=ids)
 
+
 # --------------------------------------------------------------------------- Open Cloud Assets (owner's key)
 
 

@@ -97,7 +97,18 @@ class TokenCreateForm(forms.Form):
     )
 
 
+def time_zone_choices() -> list[tuple[str, str]]:
+    import zoneinfo
+
+    names = sorted(name for name in zoneinfo.available_timezones() if "/" in name and not name.startswith("Etc/"))
+    return [("UTC", "UTC"), *((name, name.replace("_", " ")) for name in names)]
+
+
 class ProfileForm(forms.ModelForm):
+    time_zone = forms.ChoiceField(
+        label="Time zone", choices=time_zone_choices, help_text="Dates and times on every page are shown in this zone."
+    )
+
     class Meta:
         model = User
-        fields = ["first_name", "last_name", "email", "company"]
+        fields = ["first_name", "last_name", "email", "company", "time_zone"]

@@ -24,6 +24,9 @@ class User(AbstractUser):
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    time_zone = models.CharField(
+        max_length=64, default="UTC", help_text="Pages show dates and times in this zone (an IANA name)."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -74,3 +77,41 @@ class PersonalAccessToken(models.Model):
         if self.revoked_at is not None:
             return False
         return self.expires_at is None or self.expires_at > timezone.now()
+
+
+class Notification(models.Model):
+    """Something a person should know: a campaign approved or rejected, a budget spent, a container off.
+
+    Shown in the console (the bell in the header) and sent by email once, through Django's email backend.
+    ``dedupe_key`` makes a notification about one event idempotent (a retried job notifies once).
+    """
+
+    class Kind(models.TextChoices):
+        APPROVED = "APPROVED", "Approved"
+        REJECTED = "REJECTED", "Rejected"
+        LIVE = "LIVE", "Went live"
+        BUDGET_EXHAUSTED = "BUDGET_EXHAUSTED", "Budget spent"
+        CONTAINER_OFF = "CONTAINER_OFF", "Container switched off"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=500, blank=True)
+    dedupe_key = models.CharField(max_length=200, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at"], name="accounts_notif_user_unread")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "dedupe_key"], condition=~models.Q(dedupe_key=""), name="accounts_notif_dedupe"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

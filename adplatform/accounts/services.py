@@ -85,13 +85,15 @@ def users_delete(*, users: Iterable[User]) -> list[int]:
 
 def user_update_profile(*, user: User, data: dict) -> User:
     """Change the fields a person may change about themselves."""
-    allowed = {"email", "first_name", "last_name", "company"}
+    allowed = {"email", "first_name", "last_name", "company", "time_zone"}
     unknown = set(data) - allowed
     if unknown:
         raise ValidationError(dict.fromkeys(unknown, "This field cannot be changed."))
     email = data.get("email")
     if email and User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
         raise ValidationError({"email": "An account with this email already exists."})
+    if "time_zone" in data:
+        data = {**data, "time_zone": _valid_time_zone(data["time_zone"])}
     for field, value in data.items():
         setattr(user, field, value)
     user.full_clean(exclude=["password"])
@@ -132,3 +134,63 @@ def token_touch(*, token: PersonalAccessToken) -> None:
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         PersonalAccessToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
+
+
+# --------------------------------------------------------------------------- notifications
+
+
+def notification_send(
+    *, user, kind: str, title: str, body: str = "", url: str = "", dedupe_key: str = "", email: bool = True
+):
+    """Tell ``user`` about something in the console and, after commit, by email (Django's email backend).
+
+    Idempotent with a ``dedupe_key``: the same key for the same person notifies once (a retried job,
+    a second approval of the same thing). Returns the notification, or ``None`` when it was a repeat.
+    """
+    from django.conf import settings
+    from django.core.mail import send_mail
+
+    from adplatform.accounts.models import Notification
+
+    if kind not in Notification.Kind.values:
+        raise ValidationError({"kind": f"One of {', '.join(Notification.Kind.values)}."})
+    if dedupe_key and Notification.objects.filter(user=user, dedupe_key=dedupe_key).exists():
+        return None
+    notification = Notification.objects.create(
+        user=user, kind=kind, title=title[:200], body=body, url=url[:500], dedupe_key=dedupe_key[:200]
+    )
+    if email and user.email:
+        site = getattr(settings, "SITE_URL", "").rstrip("/")
+
+        def deliver() -> None:
+            text = body + (f"\n\n{site}{url}" if url else "")
+            try:
+                send_mail(title, text, None, [user.email], fail_silently=False)
+            except Exception:  # a mail server down must not undo the change that caused the notification
+                logger.warning("notification email failed", extra={"notification_id": notification.pk}, exc_info=True)
+                return
+            Notification.objects.filter(pk=notification.pk).update(emailed_at=timezone.now())
+
+        transaction.on_commit(deliver)
+    logger.info("notification sent", extra={"notification_id": notification.pk, "kind": kind, "user_id": user.pk})
+    return notification
+
+
+def notifications_mark_read(*, user, ids: list[int] | None = None) -> int:
+    """Mark the person's notifications read (all unread ones without ``ids``); returns how many changed."""
+    from adplatform.accounts.models import Notification
+
+    qs = Notification.objects.filter(user=user, read_at__isnull=True)
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    return qs.update(read_at=timezone.now())
+
+
+def _valid_time_zone(value: str) -> str:
+    """An IANA zone name such as ``Europe/Paris`` (the pages show times in it)."""
+    import zoneinfo
+
+    name = (value or "").strip()
+    if name != "UTC" and name not in zoneinfo.available_timezones():
+        raise ValidationError({"time_zone": "Choose a time zone from the list, e.g. Europe/Paris."})
+    return name

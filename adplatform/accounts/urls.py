@@ -10,5 +10,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("signup/", views.signup, name="signup"),
     path("account/", views.account, name="account"),
+    path("account/notifications/", views.notifications, name="notifications"),
     path("account/tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
 ]

@@ -88,3 +88,20 @@ def token_revoke(request, pk: int):
     services.token_revoke(token=token)
     messages.success(request, f"Token “{token.name}” revoked. Scripts using it now get 401.")
     return redirect("accounts:account")
+
+
+@login_required
+def notifications(request):
+    """The person's notifications, newest first; opening the page marks them read, POST marks all read."""
+    from adplatform.accounts.models import Notification
+
+    if request.method == "POST":
+        services.notifications_mark_read(user=request.user)
+        messages.success(request, "Every notification is marked read.")
+        return redirect("accounts:notifications")
+    page = Paginator(Notification.objects.filter(user=request.user), 25).get_page(request.GET.get("page"))
+    unread_ids = [n.pk for n in page.object_list if n.read_at is None]
+    response = render(request, "accounts/notifications.html", {"page": page, "unread_ids": set(unread_ids)})
+    if unread_ids:
+        services.notifications_mark_read(user=request.user, ids=unread_ids)
+    return response

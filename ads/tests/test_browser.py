@@ -99,19 +99,20 @@ def test_advertiser_creates_a_campaign_and_a_creative_then_activates_it(live_ser
     expect(row).to_contain_text("Pending review")
     expect(row.locator("img.creative-thumb")).to_have_attribute("src", "/static/img/creative-placeholder.svg")
 
-    # when: activated before anyone approved anything, the page says why not
-    page.get_by_role("button", name="Activate").click()
-    expect(page.locator(".messages")).to_contain_text("was not activated")
-    expect(page.locator(".messages")).to_contain_text("The advertiser account is not approved yet.")
+    # when: submitted for review before anyone approved anything, the page says what it waits for
+    page.get_by_role("button", name="Submit for review").click()
+    expect(page.locator(".messages")).to_contain_text("goes live by itself once staff approve")
+    expect(page.locator("#activation-problems")).to_contain_text("The advertiser account is not approved yet.")
     expect(page.locator("#campaign-status")).to_have_text("Draft")
 
-    # when: staff approve the advertiser and the creative in Django admin, in their own browser
+    # when: staff see what waits for them, and approve the advertiser and the creative in Django admin
     staff = page.context.browser.new_context()
     admin = staff.new_page()
     admin.goto(base + "/admin/login/")
     admin.fill("#id_username", staff_user.username)
     admin.fill("#id_password", "correct-horse-battery")
     admin.click("input[type=submit]")
+    expect(admin.locator("#pending-review")).to_contain_text("1 creative")
     for changelist, pk in (("advertiser", Advertiser.objects.get(user=advertiser).pk), ("creative", creative.pk)):
         admin.goto(f"{base}/admin/ads/{changelist}/")
         admin.check(f"input[name=_selected_action][value='{pk}']")
@@ -121,16 +122,17 @@ def test_advertiser_creates_a_campaign_and_a_creative_then_activates_it(live_ser
     staff.close()
     creative.refresh_from_db()
     assert (creative.moderation_status, creative.moderated_by) == (ModerationStatus.APPROVED, staff_user)
+
+    # then: the campaign went live by itself, and the advertiser was told (in the console and by email)
     page.reload()
     expect(page.locator(f"#creative-{creative.pk}")).to_contain_text("Approved")
-    expect(page.locator("#activation-problems")).to_contain_text("Ready to go live")
-    page.get_by_role("button", name="Activate").click()
-
-    # then: the campaign is live
     expect(page.locator("#campaign-status")).to_have_text("Active")
-    expect(page.locator(".messages")).to_contain_text("is now active")
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.ACTIVE
+    expect(page.locator(".nav-notifications .count-badge")).to_be_visible()
+    page.locator(".nav-notifications").click()
+    expect(page.locator(".notification-list")).to_contain_text(f"“{campaign.name}” is live")
+    page.goto(f"{base}/campaigns/{campaign.pk}/")
 
     # and: pause works from the same page, archive asks first
     page.get_by_role("button", name="Pause").click()

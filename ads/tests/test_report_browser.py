@@ -65,18 +65,28 @@ def test_a_campaign_report_draws_its_chart_and_live_figures(live_server, page, a
 
     page.goto(f"{live_server.url}/reports/campaigns/{campaign_with_data.pk}/")
 
-    # then: the chart is drawn, seven days of bars under two lines, at the width of the card
-    chart = page.locator("figure.chart").first
+    # then: small multiples, one measure a panel on its own axis: spend as seven bars, the rest as lines
+    chart = page.locator('figure.chart[aria-label="Delivery by period"]')
     expect(chart).to_be_visible()
-    expect(chart.locator("polyline.chart-line")).to_have_count(2)
-    expect(chart.locator("rect.chart-bar")).to_have_count(7)
-    box = chart.locator("svg.chart-svg").bounding_box()
-    assert box["width"] > 600 and box["height"] == 220
-    tallest = max(chart.locator("rect.chart-bar").nth(i).bounding_box()["height"] for i in range(7))
-    assert tallest > 100  # the biggest day reaches (near) the top of the plot
-    points = chart.locator("polyline.chart-line").first.get_attribute("points").split()
-    assert len(points) == 7
-    expect(chart.locator(".chart-legend")).to_contain_text("Impressions")
+    expect(chart.locator(".chart-panel")).to_have_count(4)
+    spend = chart.locator(".chart-panel").first
+    expect(spend.locator("h3")).to_have_text("Spend")
+    expect(spend.locator("rect.chart-bar")).to_have_count(7)
+    expect(chart.locator("polyline.chart-line")).to_have_count(3)
+    box = spend.locator("svg.chart-svg").bounding_box()
+    assert box["width"] > 400 and box["height"] == 150  # two panels a row on a desktop
+    tallest = max(spend.locator("rect.chart-bar").nth(i).bounding_box()["height"] for i in range(7))
+    assert tallest > 70  # the biggest day reaches (near) the top of the plot
+    # round ticks in the measure's own unit: $0.00, $0.20, $0.40, $0.60 (the top day spent $0.60)
+    assert spend.locator("text.chart-y").all_text_contents() == ["$0.00", "$0.20", "$0.40", "$0.60"]
+    impressions = chart.locator(".chart-panel").nth(1)
+    assert impressions.locator("text.chart-y").all_text_contents() == ["0", "100", "200", "300"]
+    assert len(impressions.locator("polyline.chart-line").get_attribute("points").split()) == 7
+    tips = impressions.locator("rect.chart-hit title").all_text_contents()
+    assert any(tip.endswith("Impressions 300") for tip in tips)
+    # today is still being rolled up: the dashed line marks it, and the live panel says what is ahead of it
+    expect(chart.locator("line.chart-rollup")).to_have_count(4)
+    expect(page.locator("[data-rollup-delta]")).to_contain_text("+1,144 impressions")
     # and the breakdowns and the live panel (filled by static/js/reports.js, allowed by the CSP)
     expect(page.locator("#by-container")).to_be_visible()
     expect(page.locator("main")).to_contain_text("Lobby board")
@@ -97,7 +107,7 @@ def test_the_date_range_form_switches_to_hours_and_shows_errors(live_server, pag
     page.fill("#id_to", today.isoformat())
     page.select_option("#id_granularity", "hour")
     page.get_by_role("button", name="Show").click()
-    expect(page.locator("figure.chart")).to_have_attribute("data-periods", "24")
+    expect(page.locator('figure.chart[aria-label="Delivery by period"]')).to_have_attribute("data-periods", "24")
 
     page.fill("#id_from", (today + timedelta(days=3)).isoformat())
     page.get_by_role("button", name="Show").click()
@@ -111,12 +121,13 @@ def test_the_report_fits_a_phone(live_server, browser, advertiser, campaign_with
     try:
         log_in(page, live_server.url, advertiser)
         page.goto(f"{live_server.url}/reports/campaigns/{campaign_with_data.pk}/")
-        chart = page.locator("figure.chart svg.chart-svg")
+        chart = page.locator("figure.chart svg.chart-svg").first
         expect(chart).to_be_visible()
         assert chart.bounding_box()["width"] <= 375
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
         # x labels alternate on a phone so they never overlap; the y labels keep their size
-        visible_x = page.locator("text.chart-x").evaluate_all(
+        panel = page.locator('figure.chart[aria-label="Delivery by period"] .chart-panel').first
+        visible_x = panel.locator("text.chart-x").evaluate_all(
             "els => els.filter(e => getComputedStyle(e).display !== 'none').length"
         )
         assert 2 <= visible_x <= 4

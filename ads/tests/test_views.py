@@ -314,7 +314,9 @@ def test_edit_page_shows_the_saved_settings(adv_client, campaign):
     html = response.content.decode()
     assert '<option value="FR" selected>France (FR)</option>' in html
     assert 'name="hours_utc" value="7" data-grid="hours_utc" id="id_hours_utc_7" checked' in html
-    assert 'value="3, 4"' in html
+    # the game picker ticks the excluded games (unknown ids still listed, so saving keeps them)
+    assert 'name="games_excluded" value="3" id="id_games_excluded_0" checked' in html
+    assert 'name="games_excluded" value="4" id="id_games_excluded_1" checked' in html
     assert 'name="max_bid" value="4.5"' in html
     assert 'name="frequency_cap_period" value="2"' in html
     assert '<option value="3600" selected>hours</option>' in html

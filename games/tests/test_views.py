@@ -221,8 +221,21 @@ def test_game_page_shows_the_sync_state(owner_client, game, sync_status, error, 
     Game.objects.filter(pk=game.pk).update(sync_status=sync_status, last_sync_error=error)
     html = owner_client.get(reverse("games:detail", args=[game.slug])).content.decode()
     assert shown in html
-    if error:
-        assert error in html
+    if error:  # in words for people, not the upstream's status line
+        assert "Couldn&#x27;t reach Roblox; retrying automatically (last try " in html
+        assert error not in html
+
+
+def test_an_open_circuit_reads_as_words_for_people(owner_client, game):
+    Game.objects.filter(pk=game.pk).update(
+        sync_status=SyncStatus.ERROR,
+        last_sync_error="Roblox unavailable: circuit open for apis.roblox.com: not calling it for 29.5s; will retry",
+    )
+    game.refresh_from_db()
+    html = owner_client.get(reverse("games:detail", args=[game.slug])).content.decode()
+    expected = f"Couldn&#x27;t reach Roblox; retrying automatically (last try {game.updated_at:%H:%M} UTC)."
+    assert expected in html
+    assert "circuit" not in html
 
 
 def test_refresh_from_roblox_enqueues_the_sync(owner_client, game, sync_delay, django_capture_on_commit_callbacks):

@@ -205,4 +205,66 @@
       if (valid.test(text.value)) picker.value = text.value.toLowerCase();
     });
   });
+
+  // Game pickers: type to filter the list of games by name.
+  document.querySelectorAll("[data-game-picker]").forEach(function (picker) {
+    var search = picker.querySelector("[data-game-search]");
+    var count = picker.querySelector("[data-game-count]");
+    var items = Array.prototype.slice.call(picker.querySelectorAll("li[data-game-name]"));
+    if (!search || items.length < 2) return;
+    search.hidden = false;
+    function filter() {
+      var text = search.value.trim().toLowerCase();
+      var shown = 0;
+      items.forEach(function (item) {
+        var checked = item.querySelector("input").checked;
+        var match = !text || item.getAttribute("data-game-name").indexOf(text) !== -1 || checked;
+        item.hidden = !match;
+        if (match) shown += 1;
+      });
+      count.textContent = text ? shown + " of " + items.length + " games shown" : "";
+    }
+    search.addEventListener("input", filter);
+    search.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") event.preventDefault();  // Enter filters; it does not submit the form
+    });
+  });
+
+  // Reach forecast: re-estimated from the last 7 days whenever the targeting changes.
+  var forecast = document.querySelector("[data-forecast-url]");
+  if (forecast) {
+    var form = forecast.closest("form");
+    var names = ["countries_included", "countries_excluded", "devices", "container_types", "segments",
+                 "days_of_week", "hours_utc", "games_included", "games_excluded"];
+    var timer = null;
+    var refresh = function () {
+      var params = new URLSearchParams();
+      names.forEach(function (name) {
+        var fields = form.querySelectorAll("[name='" + name + "']");
+        fields.forEach(function (field) {
+          if (field.tagName === "SELECT") {
+            Array.prototype.forEach.call(field.selectedOptions, function (option) { params.append(name, option.value); });
+          } else if (field.type === "checkbox") {
+            if (field.checked) params.append(name, field.value);
+          } else if (field.value) {
+            params.append(name, field.value);
+          }
+        });
+      });
+      fetch(forecast.getAttribute("data-forecast-url") + "?" + params.toString(), { credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (body) {
+          if (!body) return;
+          forecast.querySelector("[data-forecast-impressions]").textContent = body.daily_requests.toLocaleString("en-US");
+          forecast.querySelector("[data-forecast-delivered]").textContent = body.daily_impressions.toLocaleString("en-US");
+          forecast.querySelector("[data-forecast-note]").hidden = !body.segments_ignored;
+        })
+        .catch(function () { /* the figure shown stays; the form works without it */ });
+    };
+    form.addEventListener("change", function (event) {
+      if (names.indexOf(event.target.name) === -1) return;
+      clearTimeout(timer);
+      timer = setTimeout(refresh, 250);
+    });
+  }
 })();

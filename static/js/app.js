@@ -35,4 +35,27 @@
     var question = form.getAttribute && form.getAttribute("data-confirm");
     if (question && !window.confirm(question)) event.preventDefault();
   });
+  // A form that came back with errors: focus its first invalid field (the summary above lists them all,
+  // each linked to its field; role=alert reads them out).
+  var summary = document.querySelector("[data-error-summary]");
+  if (summary) {
+    var form = summary.closest("form") || document;
+    var first = form.querySelector("[aria-invalid=true]:not([type=hidden])");
+    if (first && !first.closest("[hidden]")) {
+      first.focus();
+    } else {
+      summary.setAttribute("tabindex", "-1");
+      summary.focus();
+    }
+  }
+  // A link of the error summary moves focus to its field, not only the scroll position.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("[data-error-summary] a[href^='#']");
+    if (!link) return;
+    var target = document.getElementById(link.getAttribute("href").slice(1));
+    if (!target) return;
+    event.preventDefault();
+    target.scrollIntoView({ block: "center" });
+    target.focus();
+  });
 })();

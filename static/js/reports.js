@@ -10,15 +10,13 @@
   var timer = null;
   var numbers = new Intl.NumberFormat();
 
+  // The one money format of the pages (adplatform/accounts/formatting.py): 2 decimals, "<$0.01" below a cent.
   function money(value) {
     var amount = Number(value);
     if (!isFinite(amount)) return "—";
-    if (amount === 0 || Math.abs(amount) >= 1) {
-      return "$" + amount.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-    }
-    var text = amount.toFixed(4).replace(/0+$/, "");
-    if (text.split(".")[1].length < 2) text += "0";
-    return "$" + text;
+    if (amount !== 0 && Math.abs(amount) < 0.005) return (amount < 0 ? ">-" : "<") + "$0.01";
+    var text = Math.abs(amount).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    return (amount < 0 ? "-$" : "$") + text;
   }
 
   function format(value, kind) {
@@ -37,6 +35,15 @@
       }
     });
     panel.setAttribute("data-live-loaded", "true");
+    var rollup = panel.querySelector("[data-rollup]");
+    if (rollup) {
+      var moneyField = panel.querySelector("[data-format=money]").getAttribute("data-live-field");
+      var more = Math.max(0, (data.impressions || 0) - Number(rollup.getAttribute("data-rollup-impressions")));
+      var clicks = Math.max(0, (data.clicks || 0) - Number(rollup.getAttribute("data-rollup-clicks")));
+      var spend = Math.max(0, Number(data[moneyField] || 0) - Number(rollup.getAttribute("data-rollup-money")));
+      rollup.querySelector("[data-rollup-delta]").textContent = "+" + numbers.format(more) + " impressions, +" +
+        numbers.format(clicks) + " clicks and +" + money(spend) + " not yet in the range figures below.";
+    }
     if (status) {
       var at = data.updated_at ? new Date(data.updated_at) : new Date();
       status.textContent = "Updated " + at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });

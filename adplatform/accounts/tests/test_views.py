@@ -101,10 +101,10 @@ def test_revoke_from_the_account_page(client, owner):
 
 
 def test_one_user_cannot_revoke_anothers_token(client, owner, advertiser):
-    token, _ = services.token_create(user=owner, name="mine")
+    token, _ = services.token_create(user=owner, name="owner-only-token")
     client.force_login(advertiser)
     assert client.post(reverse("accounts:token-revoke", args=[token.pk])).status_code == 404
-    assert client.get(reverse("accounts:account")).content.decode().count("mine") == 0
+    assert client.get(reverse("accounts:account")).content.decode().count("owner-only-token") == 0
     token.refresh_from_db()
     assert token.revoked_at is None
 
