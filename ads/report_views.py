@@ -10,7 +10,7 @@ charts are server-rendered SVG (``ads.charts``); ``static/js/reports.js`` refres
 from __future__ import annotations
 
 import csv
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, timedelta
 from functools import wraps
 
 from django import forms
@@ -25,6 +25,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from ads import charts, reporting, revenue_share, selectors
+from ads.pacing import pacing_curve
 from ads.reporting import (
     BREAKDOWN_TITLES,
     Figures,
@@ -223,44 +224,6 @@ def _platform_chart(qs, rng: ReportRange) -> str:
 # --------------------------------------------------------------------------- pacing
 
 
-def _pacing_curve_fallback(campaign, day) -> list[dict]:
-    """Cumulative spend by UTC hour of ``day`` against the linear daily plan (until ``ads.pacing.pacing_curve``).
-
-    The plan is the daily budget, or what is left of the total spread evenly over the days left."""
-    from decimal import Decimal
-
-    start = datetime.combine(day, time(), tzinfo=UTC)
-    rows = (
-        reporting.performance_of_campaign(campaign)
-        .filter(hour__gte=start, hour__lt=start + reporting.DAY)
-        .values("hour")
-        .annotate(spend=Sum("spend"))
-        .order_by()
-    )
-    by_hour = {row["hour"].astimezone(UTC).hour: row["spend"] or Decimal("0") for row in rows}
-    if campaign.daily_budget:
-        daily = campaign.daily_budget
-    else:
-        days_left = max(1, (campaign.end_at.astimezone(UTC).date() - day).days + 1)
-        spent_before = reporting.performance_of_campaign(campaign).filter(hour__lt=start).aggregate(s=Sum("spend"))[
-            "s"
-        ] or Decimal("0")
-        daily = max(Decimal("0"), campaign.total_budget - spent_before) / days_left
-    out, total = [], Decimal("0")
-    for hour in range(24):
-        total += by_hour.get(hour, Decimal("0"))
-        out.append({"hour": hour, "spent": total, "plan": daily * (hour + 1) / 24})
-    return out
-
-
-def _pacing_curve(campaign, day) -> list[dict]:
-    try:
-        from ads.pacing import pacing_curve  # the lead's function, once it is merged
-    except ImportError:
-        return _pacing_curve_fallback(campaign, day)
-    return pacing_curve(campaign, day)
-
-
 def _pacing_chart(campaign) -> str:
     """Spend vs plan today (UTC), for EVEN pacing: cumulative spend by hour and the linear plan, one axis."""
     from ads.models import Pacing
@@ -268,7 +231,7 @@ def _pacing_chart(campaign) -> str:
     if campaign.pacing != Pacing.EVEN:
         return ""
     now = timezone.now().astimezone(UTC)
-    curve = _pacing_curve(campaign, now.date())
+    curve = pacing_curve(campaign, now.date())
     shown = [point for point in curve if point["hour"] <= now.hour]
     if not shown or (campaign.status != "ACTIVE" and not any(point["spent"] for point in shown)):
         return ""  # nothing serves today: no curve to compare
@@ -286,7 +249,8 @@ def _pacing_chart(campaign) -> str:
             )
         ],
         title="Spend against the even-pacing plan, today (UTC)",
-        note="Cumulative spend by hour (UTC) against a straight line to the daily budget.",
+        note="Cumulative confirmed spend by hour (UTC) against the plan: today's target (the daily budget, or "
+        "what is left spread over the days left) on a straight line across the day.",
     )
 
 

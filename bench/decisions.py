@@ -49,6 +49,7 @@ def seed() -> tuple[str, list[int], list[int]]:
     from django.utils import timezone
 
     from adplatform.accounts.models import User
+    from ads import compliance
     from ads import services as ad_services
     from ads.models import Campaign
     from games import services as game_services
@@ -82,14 +83,22 @@ def seed() -> tuple[str, list[int], list[int]]:
         ad_services.advertiser_approve(advertiser=advertiser, by=staff)
         campaign = ad_services.campaign_create(
             advertiser=advertiser,
-            data={"name": f"Bench {i}", "max_bid": str(2 + i * 0.25), "total_budget": "5", "pacing": "ASAP",
+            data={"name": f"Bench {i}", "roblox_campaign_id": f"bench-{i}", "max_bid": str(2 + i * 0.25),
+                  "total_budget": "5", "pacing": "ASAP",
                   "start_at": timezone.now() - timedelta(hours=1), "end_at": timezone.now() + timedelta(days=1),
                   "targeting": {"countries_included": ["US", "GB"]} if i % 2 else {}},
         )  # fmt: skip
         creative = ad_services.creative_create(
-            campaign=campaign, data={"name": "b", "kind": "DISPLAY", "roblox_asset_id": 9000 + i}
+            campaign=campaign,
+            data={
+                "name": "b",
+                "kind": "DISPLAY",
+                "roblox_asset_id": 9000 + i,
+                "roblox_placement_id": f"bench-placement-{i}",
+            },
         )
         ad_services.creative_moderate(creative=creative, status="APPROVED", by=staff)
+        compliance.creative_roblox_review_record(creative=creative, review="APPROVED", by=staff)
         ad_services.campaign_activate(campaign=campaign)
         campaigns.append(campaign.pk)
     _, key, _ = game_services.api_key_create(game=game, name="bench")

@@ -29,6 +29,7 @@ def run(pacing: str, rate: int, offset_days: int) -> list[int]:
     from django.utils import timezone
 
     from adplatform.accounts.models import User
+    from ads import compliance
     from ads import services as ad_services
     from ads.models import Campaign
     from ads.pacing import simulate_day
@@ -46,12 +47,14 @@ def run(pacing: str, rate: int, offset_days: int) -> list[int]:
     advertiser = ad_services.advertiser_for_user(user=user)
     ad_services.advertiser_approve(advertiser=advertiser, by=staff)
     campaign = ad_services.campaign_create(advertiser=advertiser, data={
-        "name": f"Pacing {pacing}", "max_bid": "20", "total_budget": "500", "daily_budget": str(DAILY),
+        "name": f"Pacing {pacing}", "roblox_campaign_id": f"bench-{pacing}", "max_bid": "20", "total_budget": "500",
+        "daily_budget": str(DAILY),
         "pacing": pacing, "start_at": timezone.now() - timedelta(days=1),
         "end_at": timezone.now() + timedelta(days=30)})  # fmt: skip
-    creative = ad_services.creative_create(campaign=campaign, data={"name": "b", "kind": "DISPLAY",
-                                                                    "roblox_asset_id": 9100})  # fmt: skip
+    creative = ad_services.creative_create(campaign=campaign, data={
+        "name": "b", "kind": "DISPLAY", "roblox_asset_id": 9100, "roblox_placement_id": "bench-placement"})  # fmt: skip
     ad_services.creative_moderate(creative=creative, status="APPROVED", by=staff)
+    compliance.creative_roblox_review_record(creative=creative, review="APPROVED", by=staff)
     ad_services.campaign_activate(campaign=campaign)
     day = (timezone.now() + timedelta(days=offset_days)).date()
     return simulate_day(container=container, day=day, decisions_per_minute=rate)[campaign.pk]
