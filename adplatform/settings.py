@@ -17,7 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from adplatform import embedded
 from adplatform.env import env_bool, env_int, env_list, env_str, load_dotenv
-from adplatform.redis import celery_broker_url
+from adplatform.redis import celery_broker_url, channel_layer_host
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -160,7 +160,14 @@ CHANNEL_LAYERS = {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         # group_expiry: a crashed process's channel leaves the board groups within two minutes; live
         # processes re-add theirs well before (scoreboard.live refreshes at a third of it).
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "asgi", "capacity": 1000, "expiry": 30, "group_expiry": 120},
+        # channel_layer_host: socket timeouts longer than the layer's blocking pop (see adplatform/redis.py).
+        "CONFIG": {
+            "hosts": [channel_layer_host(REDIS_URL)],
+            "prefix": "asgi",
+            "capacity": 1000,
+            "expiry": 30,
+            "group_expiry": 120,
+        },
     }
 }
 

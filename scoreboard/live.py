@@ -312,7 +312,14 @@ class Broadcaster:
     async def _listen(self) -> None:
         backoff = 0.5
         while True:
-            client = aioredis.from_url(settings.REDIS_URL)
+            # Explicit timeouts: the reads below pass their own (1 s), so the socket timeout covers only the
+            # (p)subscribe replies and health checks; an idle subscription is pinged, so a silent drop shows.
+            client = aioredis.from_url(
+                settings.REDIS_URL,
+                socket_connect_timeout=settings.REDIS_CONNECT_TIMEOUT,
+                socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
+                health_check_interval=30,
+            )
             pubsub = client.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.psubscribe(leaderboard_group("*"))
