@@ -56,6 +56,10 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 CSRF_FAILURE_VIEW = "adplatform.views.csrf_failure"
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+# The line per request and per task (access log, task outcomes, beat's sends): WARNING hides them and keeps
+# their warnings and errors. `make run` (runplatform) defaults both this and LOG_LEVEL to WARNING.
+ACCESS_LOG_LEVEL = env_str("ACCESS_LOG_LEVEL", LOG_LEVEL).upper()
+ACCESS_LOGGERS = ("adplatform.access", "adplatform.tasks", "celery.app.trace", "celery.worker.strategy", "celery.beat")
 
 # --------------------------------------------------------------------------- apps
 
@@ -371,6 +375,8 @@ LOGGING = {
         "django.server": {"level": "WARNING"},
         "pgserver": {"level": "WARNING"},
         "celery": {"level": LOG_LEVEL},
+        # One line per request or task: ACCESS_LOG_LEVEL.
+        **{name: {"level": ACCESS_LOG_LEVEL} for name in ACCESS_LOGGERS},
     },
 }
 
