@@ -7,9 +7,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test install browser lint format check-migrations ci bench clean
 
-## make run: install, migrate, seed demo data, start web + websockets + Celery worker + beat on :8000
+## make run: install, migrate, seed demo data, start web + websockets + Celery worker + beat + the game
+## simulator on :8000 (PORT=8080 make run for another port); ends with a banner of URLs, accounts and keys
 run: install .env
-	$(PY) manage.py runplatform --extra "simulate_game --duration 0 --servers 2 --players 8"
+	$(PY) manage.py runplatform --extra "simulate_game --duration 0 --servers 2 --players 8 --verbosity 0"
 
 ## make test: the whole test suite (embedded PostgreSQL/Redis unless DATABASE_URL/REDIS_URL are set)
 test: install browser

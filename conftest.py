@@ -261,8 +261,8 @@ class AsgiServer:
             self.command(),
             cwd=Path(__file__).resolve().parent,
             env=_subprocess_env(LOG_LEVEL="WARNING"),
-            stdout=subprocess.DEVNULL,
-            stderr=self.log,
+            stdout=self.log,  # the JSON log lines (warnings and errors): tests may read them
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
         while True:

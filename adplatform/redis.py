@@ -105,6 +105,25 @@ class LuaScript:
             return conn.retry.call_with_retry(send, failed)
 
 
+# channels-redis waits for a channel's next message with a blocking pop of this many seconds
+# (RedisChannelLayer.brpop_timeout), answered by Redis with "nothing" when it ends.
+CHANNEL_LAYER_BLOCKING_POP = 5
+# Since redis-py 8, a connection without a socket_timeout gets 5 s: exactly the pop's length, so the client
+# gave up just before Redis answered (Redis times blocked clients out on its 100 ms clock), dropped the
+# connection and raised TimeoutError into every websocket consumer waiting on the layer (issue 20).
+CHANNEL_LAYER_SOCKET_TIMEOUT = CHANNEL_LAYER_BLOCKING_POP + 5
+
+
+def channel_layer_host(redis_url: str) -> dict[str, Any]:
+    """A channels-redis host entry with timeouts that outlast its blocking pop (CHANNEL_LAYERS' ``hosts``)."""
+    return {
+        "address": redis_url,
+        "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT,
+        "socket_connect_timeout": 2.0,
+        "health_check_interval": 30,  # a connection idle that long is pinged before use (a silent drop shows)
+    }
+
+
 def reset_redis_client() -> None:
     """Drop the shared client (tests that point REDIS_URL elsewhere call this)."""
     global _client

@@ -19,7 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from adplatform import embedded
 from adplatform.env import env_bool, env_int, env_list, env_str, load_dotenv
-from adplatform.redis import celery_broker_url
+from adplatform.redis import celery_broker_url, channel_layer_host
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -77,6 +77,10 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 CSRF_FAILURE_VIEW = "adplatform.views.csrf_failure"
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+# The line per request and per task (access log, task outcomes, beat's sends): WARNING hides them and keeps
+# their warnings and errors. `make run` (runplatform) defaults both this and LOG_LEVEL to WARNING.
+ACCESS_LOG_LEVEL = env_str("ACCESS_LOG_LEVEL", LOG_LEVEL).upper()
+ACCESS_LOGGERS = ("adplatform.access", "adplatform.tasks", "celery.app.trace", "celery.worker.strategy", "celery.beat")
 
 # --------------------------------------------------------------------------- apps
 
@@ -181,7 +185,14 @@ CHANNEL_LAYERS = {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         # group_expiry: a crashed process's channel leaves the board groups within two minutes; live
         # processes re-add theirs well before (scoreboard.live refreshes at a third of it).
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "asgi", "capacity": 1000, "expiry": 30, "group_expiry": 120},
+        # channel_layer_host: socket timeouts longer than the layer's blocking pop (see adplatform/redis.py).
+        "CONFIG": {
+            "hosts": [channel_layer_host(REDIS_URL)],
+            "prefix": "asgi",
+            "capacity": 1000,
+            "expiry": 30,
+            "group_expiry": 120,
+        },
     }
 }
 
@@ -389,6 +400,8 @@ LOGGING = {
         "django.server": {"level": "WARNING"},
         "pgserver": {"level": "WARNING"},
         "celery": {"level": LOG_LEVEL},
+        # One line per request or task: ACCESS_LOG_LEVEL.
+        **{name: {"level": ACCESS_LOG_LEVEL} for name in ACCESS_LOGGERS},
     },
 }
 

@@ -9,14 +9,14 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-that-is-long-enough-for-the-checks")
 os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "dGVzdC1vbmx5LWZpZWxkLWVuY3J5cHRpb24ta2V5LTE=")  # test only
 
-from adplatform.redis import celery_broker_url, with_db
+from adplatform.redis import celery_broker_url, channel_layer_host, with_db
 from adplatform.settings import *  # noqa: F403
 from adplatform.settings import REDIS_URL as _BASE_REDIS_URL
 
 TEST_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "13"))
 REDIS_URL = with_db(_BASE_REDIS_URL, TEST_REDIS_DB)
 CACHES["default"]["LOCATION"] = REDIS_URL  # noqa: F405
-CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [REDIS_URL]  # noqa: F405
+CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [channel_layer_host(REDIS_URL)]  # noqa: F405
 CELERY_BROKER_URL = celery_broker_url(REDIS_URL)
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -7,7 +7,9 @@ for every ACTIVE container the server asks for a decision as a player joins and 
 ad rotates; impressions carry viewability samples (some do not meet the standard), clicks and
 interactions follow at realistic rates, and all events are queued and sent in batches. Each
 player gets a score token on joining and the server posts signed score updates with the game's
-action types.
+action types. Most players who join are regulars coming back (``SimConfig.roster``, shared by every
+server, each online on one server at a time), so scores build up over sessions and the leaderboard
+moves as they overtake each other; the rest are new players.
 
 Only the standard library talks HTTP here (``http.client``): ``requests`` is reserved for
 ``integrations/roblox/http.py``.
@@ -65,6 +67,8 @@ class SimConfig:
     login_action: str | None = "daily_login"  # credited as a player joins (once a day per player on the server)
     seed: int | None = None
     timeout: float = 10.0
+    roster: list[tuple[int, str]] = field(default_factory=list)  # returning players: (Roblox user id, name)
+    returning: float = 0.8  # of joins, the share that is a roster player (when one is offline)
 
 
 class Stats:
@@ -106,6 +110,36 @@ class Stats:
                 "error_kinds": dict(self.error_kinds),
                 "reported": dict(self.reported),
             }
+
+
+class Roster:
+    """The regulars every server draws from: a player is online on one server at a time, then free again."""
+
+    def __init__(self, players: list[tuple[int, str]]):
+        self._offline = list(dict(players).items())  # one entry per id, in the given order
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._offline)
+
+    def checkout(self, rng: random.Random) -> tuple[int, str] | None:
+        with self._lock:
+            if not self._offline:
+                return None
+            return self._offline.pop(rng.randrange(len(self._offline)))
+
+    def release(self, player_id: int, username: str) -> None:
+        with self._lock:
+            self._offline.append((player_id, username))
+
+
+def regulars(count: int, first_id: int = 95_000_001) -> list[tuple[int, str]]:
+    """``count`` made-up regulars with stable ids, so their scores add up across simulator runs."""
+    names = [
+        "ParkourPip", "LagLord", "ObbyOtter", "NeonNugget", "CrateCrusher", "DashDino", "MangoMage", "PogoPenguin",
+        "BoltBeaver", "QuartzQuokka", "RuneRabbit", "TikiTurtle", "VoxelViper", "WaffleWolf", "YetiYoyo", "ZapZebra",
+    ]  # fmt: skip
+    return [(first_id + n, f"{names[n % len(names)]}{'' if n < len(names) else n // len(names)}") for n in range(count)]
 
 
 class RequestBudget:
@@ -252,6 +286,8 @@ class SimPlayer:
     token: str | None = None
     token_at: float = 0.0
     score_blocked_until: float = 0.0
+    action_blocked_until: dict[str, float] = field(default_factory=dict)  # cooldowns and hourly maximums
+    regular: bool = False
     slots: dict[int, Slot] = field(default_factory=dict)
 
     def as_api(self) -> dict[str, Any]:
@@ -299,7 +335,15 @@ def is_viewable_sample(view: dict[str, float | int]) -> bool:
 
 
 class GameServer(threading.Thread):
-    def __init__(self, index: int, config: SimConfig, stats: Stats, stop: threading.Event, seed: int):
+    def __init__(
+        self,
+        index: int,
+        config: SimConfig,
+        stats: Stats,
+        stop: threading.Event,
+        seed: int,
+        roster: Roster | None = None,
+    ):
         super().__init__(name=f"sim-server-{index}", daemon=True)
         self.index = index
         self.config = config
@@ -318,6 +362,7 @@ class GameServer(threading.Thread):
         self.paused_until = 0.0  # after a 429 with Retry-After
         self.scores_paused_until = 0.0
         self.error_backoff_until = 0.0
+        self.roster = roster if roster is not None else Roster(config.roster)
         self.action_keys = list(config.actions)
         self.action_weights = list(config.actions.values())
 
@@ -382,11 +427,17 @@ class GameServer(threading.Thread):
 
     def _join(self, now: float) -> None:
         rng = self.rng
-        player_id = rng.randrange(100_000_000, 6_000_000_000)
+        regular = self.roster.checkout(rng) if rng.random() < self.config.returning else None
+        if regular is not None:
+            player_id, username = regular
+        else:
+            player_id = rng.randrange(100_000_000, 6_000_000_000)
+            username = f"Sim{player_id % 10_000_000}"
         age = rng.choices(["13+", "under13", "unknown"], weights=[70, 22, 8])[0]
         player = SimPlayer(
             id=player_id,
-            username=f"Sim{player_id % 10_000_000}",
+            username=username,
+            regular=regular is not None,
             country=rng.choice(COUNTRIES),
             device=rng.choice(DEVICES),
             age_bracket=age,
@@ -406,6 +457,8 @@ class GameServer(threading.Thread):
     def _leave(self, player: SimPlayer, now: float) -> None:
         self.players.remove(player)
         self.stats.add("leaves")
+        if player.regular:
+            self.roster.release(player.id, player.username)
         if player.token:  # PlayerRemoving: revoke the session's tokens when there is budget to spare
             self._request("POST", "/api/v1/scores/tokens/revoke", {"player_id": player.id}, optional=True)
         self._schedule_join(now)
@@ -430,6 +483,8 @@ class GameServer(threading.Thread):
         now = time.monotonic()
         if now < self.scores_paused_until or now < player.score_blocked_until:
             return
+        if now < player.action_blocked_until.get(action, 0.0):
+            return  # a real server knows the action is on cooldown and does not send it
         if player.token is None or now - player.token_at > 12 * 60:
             self._mint_token(player, now)
             if player.token is None:
@@ -457,6 +512,8 @@ class GameServer(threading.Thread):
             until = time.monotonic() + response.retry_after(10.0)
             if reason in ("key_rate", "blocked"):
                 self.scores_paused_until = until
+            elif reason in ("cooldown", "max_per_hour"):  # this action only: the player goes on playing
+                player.action_blocked_until[action] = until
             else:
                 player.score_blocked_until = until
         elif code in ("token_expired", "token_revoked", "token_invalid"):
@@ -625,18 +682,28 @@ class SimResult:
 
 
 class Simulation:
-    def __init__(self, config: SimConfig, out: TextIO | None = None, progress_interval: float | None = None):
+    def __init__(
+        self,
+        config: SimConfig,
+        out: TextIO | None = None,
+        progress_interval: float | None = None,
+        quiet: bool = False,
+    ):
         if config.request_budget > ROBLOX_REQUESTS_PER_MINUTE:
             raise ValueError(f"request_budget must be at most {ROBLOX_REQUESTS_PER_MINUTE} (Roblox's limit).")
         self.config = config
         self.out = out if out is not None else sys.stdout
         self.tty = bool(getattr(self.out, "isatty", lambda: False)())
         self.progress_interval = progress_interval or (1.0 if self.tty else 5.0)
+        # quiet: one progress line rewritten in place on a terminal, none in a log (the summary comes at the end)
+        self.progress = self.tty or not quiet
         self.stats = Stats()
         self.stop_event = threading.Event()
         seeds = random.Random(config.seed)  # noqa: S311
+        self.roster = Roster(config.roster)
         self.servers = [
-            GameServer(i, config, self.stats, self.stop_event, seeds.getrandbits(64)) for i in range(config.servers)
+            GameServer(i, config, self.stats, self.stop_event, seeds.getrandbits(64), self.roster)
+            for i in range(config.servers)
         ]
         self.started = 0.0
 
@@ -670,7 +737,8 @@ class Simulation:
                 self.stop_event.wait(min(0.2, max(0.0, deadline - time.monotonic())))
                 if time.monotonic() >= next_progress:
                     next_progress += self.progress_interval
-                    self._print_progress()
+                    if self.progress:
+                        self._print_progress()
         except KeyboardInterrupt:
             self.out.write("\nStopping: sending the events still queued...\n")
         finally:

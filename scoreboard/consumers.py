@@ -14,6 +14,11 @@ CLOSE_UNKNOWN_BOARD = 4404
 
 
 class LeaderboardConsumer(AsyncWebsocketConsumer):
+    # No channel-layer channel per viewer: messages reach viewers through the process's Broadcaster, in
+    # memory. Channels would otherwise hold one blocking Redis pop per socket for nothing, and end the socket
+    # whenever that pop failed (get_channel_layer answers None for an alias that is not configured).
+    channel_layer_alias = None
+
     async def connect(self):
         self.slug = self.scope["url_route"]["kwargs"]["slug"]
         self.viewer = None

@@ -78,13 +78,25 @@ def live_keys(slug: str) -> tuple[str, str, str, str]:
 
 
 def top_entries(slug: str) -> list[dict[str, Any]] | None:
-    """The current top 10 as plain dicts (None for an unknown or inactive game)."""
+    """The current top 10 as plain dicts, with each player's cached avatar (None for an unknown or inactive game)."""
+    from scoreboard.live_avatars import avatar_urls
     from scoreboard.selectors import leaderboard_top
 
     board = leaderboard_top(slug, TOP)
     if board is None:
         return None
-    return [{"rank": e.rank, "player_id": e.player_id, "username": e.username, "score": e.score} for e in board.entries]
+    # The cached headshots only (None: the page's placeholder); the missing ones are fetched by a task.
+    avatars = avatar_urls([e.player_id for e in board.entries], slug=slug)
+    return [
+        {
+            "rank": e.rank,
+            "player_id": e.player_id,
+            "username": e.username,
+            "score": e.score,
+            "avatar_url": avatars.get(e.player_id),
+        }
+        for e in board.entries
+    ]
 
 
 def snapshot(slug: str) -> dict[str, Any] | None:
@@ -312,7 +324,14 @@ class Broadcaster:
     async def _listen(self) -> None:
         backoff = 0.5
         while True:
-            client = aioredis.from_url(settings.REDIS_URL)
+            # Explicit timeouts: the reads below pass their own (1 s), so the socket timeout covers only the
+            # (p)subscribe replies and health checks; an idle subscription is pinged, so a silent drop shows.
+            client = aioredis.from_url(
+                settings.REDIS_URL,
+                socket_connect_timeout=settings.REDIS_CONNECT_TIMEOUT,
+                socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
+                health_check_interval=30,
+            )
             pubsub = client.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.psubscribe(leaderboard_group("*"))

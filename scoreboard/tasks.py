@@ -25,3 +25,23 @@ def leaderboard_snapshots_take() -> int:
         extra={"snapshots": len(snapshots), "game_ids": [s.game_id for s in snapshots], "revocations_purged": purged},
     )
     return len(snapshots)
+
+
+@shared_task(ignore_result=True, max_retries=0)
+def avatar_headshots_fetch(user_ids: list[int], slug: str | None = None) -> int:
+    """Fetch and cache the Roblox headshots of a live board's players, then have the board broadcast them.
+
+    Queued by the boards themselves (``scoreboard.live_avatars``) for players with no cached picture; a
+    failure leaves the placeholders and is asked again a minute later, so this task never retries itself.
+    """
+    from integrations.roblox.errors import RobloxError
+    from scoreboard import live_avatars
+
+    try:
+        found = live_avatars.fetch_and_cache(user_ids)
+    except RobloxError as exc:
+        logger.info("avatar headshots not fetched", extra={"count": len(user_ids), "reason": type(exc).__name__})
+        return 0
+    if slug and any(t.is_completed for t in found.values()):
+        live_avatars.announce(slug)
+    return len(found)

@@ -78,7 +78,9 @@ def test_settings_module_uses_given_servers():
     assert out["db"]["NAME"] == "ads"
     assert out["embedded"] == {"postgres": False, "redis": False}
     assert out["cache"] == out["broker"] == "redis://cache.internal:6380/3"
-    assert out["channels"] == ["redis://cache.internal:6380/3"]
+    assert [host["address"] for host in out["channels"]] == ["redis://cache.internal:6380/3"]
+    # the layer's reads outlast its 5 s blocking pop (redis-py 8's default 5 s socket timeout did not: issue 20)
+    assert all(host["socket_timeout"] > 5 for host in out["channels"])
 
 
 def test_production_refuses_to_start_without_secret_key():

@@ -45,3 +45,15 @@ def asset_thumbnails(
     """Thumbnails of assets, keyed by asset id; ``state`` carries Roblox's moderation verdict (``Blocked``)."""
     params = {"size": size, "format": image_format, "isCircular": "true" if is_circular else "false"}
     return _fetch("/v1/assets", "assetIds", asset_ids, params)
+
+
+AVATAR_HEADSHOT_SIZES = ("48x48", "50x50", "60x60", "75x75", "100x100", "110x110", "150x150", "180x180", "352x352",
+                         "420x420", "720x720")  # fmt: skip
+
+
+def avatar_headshots(
+    user_ids: Iterable[int], *, size: str = "150x150", image_format: str = "Png", is_circular: bool = False
+) -> dict[int, Thumbnail]:
+    """Avatar headshots of Roblox users, keyed by user id (the live leaderboards show them)."""
+    params = {"size": size, "format": image_format, "isCircular": "true" if is_circular else "false"}
+    return _fetch("/v1/users/avatar-headshot", "userIds", user_ids, params)

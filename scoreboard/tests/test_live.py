@@ -67,7 +67,7 @@ async def test_a_score_change_reaches_the_viewer_with_a_growing_seq(board, game)
     first = await ws.receive_json_from(timeout=5)
     assert first["type"] == "top10"
     assert first["seq"] > snapshot["seq"]
-    assert first["entries"] == [{"rank": 1, "player_id": 7, "username": "player7", "score": 10}]
+    assert first["entries"] == [{"rank": 1, "player_id": 7, "username": "player7", "score": 10, "avatar_url": None}]
 
     await credit(server, coin, 8, times=2)  # overtakes player 7
     second = await ws.receive_json_from(timeout=5)

@@ -23,6 +23,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from adplatform import embedded
+from adplatform.management.commands.seed_demo import banner
+from adplatform.management.commands.seed_demo import seed as seed_demo
 
 logger = logging.getLogger("adplatform.supervisor")
 
@@ -70,12 +72,17 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
 
+        # Quiet by default: warnings and errors, not a line per request or task (LOG_LEVEL / ACCESS_LOG_LEVEL).
+        log_level = os.environ.get("LOG_LEVEL") or "WARNING"
+        logging.getLogger().setLevel(log_level.upper())
         mode = ", ".join(f"{name}: {'embedded' if on else 'given'}" for name, on in settings.EMBEDDED_SERVICES.items())
         self.stdout.write(f"Data stores ({mode}); data folder {embedded.data_dir()}")
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("Database migrated.")
+        demo = None
         if not options["no_seed"]:
-            call_command("seed_demo", stdout=self.stdout)
+            demo = seed_demo()
+            self.stdout.write("Demo data ready (accounts and keys below, once everything is up).")
 
         env = {
             **os.environ,
@@ -83,6 +90,11 @@ class Command(BaseCommand):
             "DATABASE_URL": settings.DATABASE_URL,
             "REDIS_URL": settings.REDIS_URL,
             "PYTHONUNBUFFERED": "1",
+            "LOG_LEVEL": log_level,
+            "ACCESS_LOG_LEVEL": os.environ.get("ACCESS_LOG_LEVEL") or "WARNING",
+            # Every child (the simulator too) finds the web process where this one started it.
+            "HOST": options["host"],
+            "PORT": str(options["port"]),
         }
         python = sys.executable
         host, port = options["host"], options["port"]
@@ -98,7 +110,7 @@ class Command(BaseCommand):
         self._spawn(
             "worker",
             [
-                python, "-m", "celery", "-A", "adplatform", "worker", "--loglevel", "INFO",
+                python, "-m", "celery", "--quiet", "-A", "adplatform", "worker", "--loglevel", log_level,
                 "--concurrency", str(options["concurrency"]), "--without-gossip", "--without-mingle",
                 "--hostname", f"worker-{os.getpid()}@%h",
             ],
@@ -107,18 +119,17 @@ class Command(BaseCommand):
         self._spawn(
             "beat",
             [
-                python, "-m", "celery", "-A", "adplatform", "beat", "--loglevel", "INFO",
+                python, "-m", "celery", "--quiet", "-A", "adplatform", "beat", "--loglevel", log_level,
                 "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME,
             ],
             env,
         )  # fmt: skip
         url = f"http://{host}:{port}"
-        if self._wait_ready(f"{url}/readyz"):
-            self.stdout.write(
-                self.style.SUCCESS(f"Platform running at {url}/ (API docs {url}/api/docs/). Ctrl-C stops it.")
-            )
+        ready = self._wait_ready(f"{url}/readyz")
         for index, command in enumerate(options["extra"]):
             self._spawn(f"extra-{index + 1}", [python, "manage.py", *command.split()], env, required=False)
+        if ready:  # last, so it stays on screen: from here on only warnings and errors are printed
+            self.stdout.write(self.style.SUCCESS(banner(demo, url)))
         self._supervise()
 
     def _spawn(self, name: str, argv: list[str], env: dict, required: bool = True) -> None:
