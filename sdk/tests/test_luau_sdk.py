@@ -275,3 +275,27 @@ def test_the_whole_journey_in_luau(platform, quiet_workers):
     # the API key only ever left as a header built from the Secret; every request inside Roblox's budget
     assert r["api_key_header_from_secret"] is True
     assert r["max_requests_per_minute"] <= 450
+
+
+def test_inside_roblox_limits_and_rules(platform, quiet_workers):
+    r = run_scenario("limits.luau", _config(platform))
+    # PolicyService: no ads allowed, or no answer, means no paid ad (and no AdService question)
+    assert r["policy"] == {"eligible": "campaign", "no_ads": "house", "policy_failed": "house", "eligibility_calls": 1}
+    # forged, foreign, early and oversized client reports never become impressions; then the rate limit
+    assert r["rejected"][:6] == [
+        "unknown_decision", "unknown_decision", "duration_exceeds_display_time", "not_viewable", "not_viewable",
+        "malformed",
+    ]  # fmt: skip
+    assert r["rejected"][6:] == ["unknown_type"] * 15 + ["rate_limited"] * 5  # 20 per 10 s
+    # a Retry-After of 120 s is waited 8 s at most
+    assert r["retry"]["flushed"] is True and r["retry"]["longest_wait"] <= 8 and r["retry"]["seconds"] < 20
+    # background work stops 20 requests short of a 40-request budget; events still go out at once
+    budget = r["budget"]
+    assert budget["background_in_first_minute"] == 20
+    assert budget["events_seconds"] < 1 and budget["events_left"] == 0 and budget["events_sent"] == 1
+    assert budget["background_all"] == 30
+    # a refused signature: a new server key, the award credited
+    assert r["signature_recovery"]["award"]["score"] == 10 and r["signature_recovery"]["new_keys"] == 1
+    # the platform down at shutdown: BindToClose still ends in time
+    assert r["shutdown"]["finished"] is True and r["shutdown"]["seconds"] <= 25
+    assert r["shutdown"]["events_left"] == 50
