@@ -281,6 +281,8 @@ def test_inside_roblox_limits_and_rules(platform, quiet_workers):
     r = run_scenario("limits.luau", _config(platform))
     # PolicyService: no ads allowed, or no answer, means no paid ad (and no AdService question)
     assert r["policy"] == {"eligible": "campaign", "no_ads": "house", "policy_failed": "house", "eligibility_calls": 1}
+    # a paid fill without its Roblox ids: not shown, AdService not asked; AdService failing: not shown, not cached
+    assert r["compliance"] == {"without_ids": False, "calls_without_ids": 0, "flaky": [False, False], "flaky_calls": 2}
     # forged, foreign, early and oversized client reports never become impressions; then the rate limit
     assert r["rejected"][:6] == [
         "unknown_decision", "unknown_decision", "duration_exceeds_display_time", "not_viewable", "not_viewable",
@@ -296,6 +298,9 @@ def test_inside_roblox_limits_and_rules(platform, quiet_workers):
     assert budget["background_all"] == 30
     # a refused signature: a new server key, the award credited
     assert r["signature_recovery"]["award"]["score"] == 10 and r["signature_recovery"]["new_keys"] == 1
+    # a decision expiring while the platform is down: its ad is taken down within a second or two
+    assert r["expiry"]["cleared"] is True and 6 <= r["expiry"]["seconds"] <= 7.5
+    assert r["expiry"]["guis_after"] == r["expiry"]["guis_before"] - 1
     # the platform down at shutdown: BindToClose still ends in time
     assert r["shutdown"]["finished"] is True and r["shutdown"]["seconds"] <= 25
     assert r["shutdown"]["events_left"] == 50
