@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install browser lint format check-migrations ci bench clean
+.PHONY: run test install browser lint format check-migrations ci bench clean sdk-venv stylua lint-luau sdk-rbxm
 
 ## make run: install, migrate, seed demo data, start web + websockets + Celery worker + beat + the game
 ## simulator on :8000 (PORT=8080 make run for another port); ends with a banner of URLs, accounts and keys
@@ -13,8 +13,8 @@ run: install .env
 	$(PY) manage.py runplatform --extra "simulate_game --duration 0 --servers 2 --players 8 --verbosity 0"
 
 ## make test: the whole test suite (embedded PostgreSQL/Redis unless DATABASE_URL/REDIS_URL are set)
-test: install browser
-	$(PY) -m pytest $(PYTEST_ARGS)
+test: install sdk-venv browser
+	ADPLATFORM_SDK_PYTHON="$(abspath $(SDK_PY))" $(PY) -m pytest $(PYTEST_ARGS)
 
 install: $(STAMP)
 
@@ -37,13 +37,14 @@ browser:
 	       (apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null)); \
 	    else echo "Chromium not found: browser tests will be skipped (install the 'chromium' package)."; fi; }
 
-lint: install
+lint: install lint-luau
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-format: install
+format: install stylua
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
+	$(STYLUA) $(LUAU_SOURCES) && $(STYLUA) $(LUAU_SOURCES)
 
 check-migrations: install
 	$(PY) manage.py makemigrations --check --dry-run
@@ -52,4 +53,37 @@ ci:
 	bash .ci/run
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles
+	rm -rf $(VENV) $(SDK_VENV) sdk/roblox/node_modules sdk/roblox/dist .pytest_cache .ruff_cache staticfiles
+
+# ---- Roblox SDK (sdk/roblox): its Luau tests' venv, StyLua, the .rbxm ----------------------------------
+# pluau (the Luau VM the SDK's tests run in) needs Python 3.12+: python3.12/3.13 from PATH, else through pyenv.
+SDK_VENV ?= .venv-sdk
+SDK_PY := $(SDK_VENV)/bin/python
+SDK_STAMP := $(SDK_VENV)/.installed
+SDK_BASE_PYTHON ?= $(shell for v in 3.12 3.13; do \
+	  if python$$v -c 'import sys' >/dev/null 2>&1; then echo python$$v; exit; fi; \
+	  pv=$$(pyenv versions --bare 2>/dev/null | grep -m1 "^$$v\."); \
+	  if [ -n "$$pv" ]; then echo "env PYENV_VERSION=$$pv python$$v"; exit; fi; done)
+STYLUA := sdk/roblox/node_modules/.bin/stylua --config-path sdk/roblox/stylua.toml
+LUAU_SOURCES := sdk/roblox/src sdk/roblox/client sdk/tests/luau
+
+sdk-venv: $(SDK_STAMP)
+
+$(SDK_STAMP): requirements-sdk.txt
+	@test -n "$(SDK_BASE_PYTHON)" || { echo "The SDK's Luau tests need Python 3.12 or newer (python3.12 or pyenv)."; exit 1; }
+	@test -x $(SDK_PY) || $(SDK_BASE_PYTHON) -m venv $(SDK_VENV)
+	$(SDK_PY) -m pip install --quiet --disable-pip-version-check -r requirements-sdk.txt
+	@touch $(SDK_STAMP)
+
+sdk/roblox/node_modules/.bin/stylua: sdk/roblox/package.json sdk/roblox/package-lock.json
+	npm ci --prefix sdk/roblox --no-audit --no-fund --silent
+	@touch $@
+
+stylua: sdk/roblox/node_modules/.bin/stylua
+
+lint-luau: stylua
+	$(STYLUA) --check $(LUAU_SOURCES)
+
+## make sdk-rbxm: the SDK as a model file to drag into Studio (sdk/roblox/dist/AdPlatform.rbxm)
+sdk-rbxm: install
+	$(PY) -m sdk.build_rbxm

@@ -664,6 +664,11 @@ def _parse_update_body(raw_body: bytes) -> _UpdateBody:
         data = json.loads(raw_body)
     except (ValueError, UnicodeDecodeError):
         raise DomainError("malformed_json", "The body is not valid JSON.") from None
+    return parse_update_data(data)
+
+
+def parse_update_data(data: Any) -> _UpdateBody:
+    """Validate one update's fields (``action_type``, ``action_id``, ``nonce``, ``timestamp``) of a parsed body."""
     if not isinstance(data, dict):
         raise DomainError("validation_error", "Invalid input.", details={"non_field_errors": ["Send a JSON object."]})
     errors: dict[str, list[str]] = {}
@@ -694,13 +699,17 @@ def _parse_update_body(raw_body: bytes) -> _UpdateBody:
     return _UpdateBody(action_type=action_type, action_id=action_id, nonce=nonce, timestamp=float(timestamp))
 
 
-def _signature_check(*, key: SigningKey, raw_body: bytes, signature: str | None, ip: str | None) -> str:
-    expected = hmac.new(key.signing_secret.encode(), raw_body, hashlib.sha256).hexdigest()
+def _signature_check(
+    *, key: SigningKey, raw_body: bytes, signature: str | None, ip: str | None, secret: str | None = None
+) -> str:
+    """Constant-time check of ``X-Signature``; ``secret`` is a server signing key's, else the game key's own."""
+    expected = hmac.new((secret or key.signing_secret).encode(), raw_body, hashlib.sha256).hexdigest()
     given = (signature or "").strip().lower()
     if not _HEX64.match(given) or not hmac.compare_digest(expected, given):
         error = DomainError(
             "signature_invalid",
-            "X-Signature must be the hex HMAC-SHA256 of the raw body, keyed with the game key's signing secret.",
+            "X-Signature must be the hex HMAC-SHA256 of the raw body, keyed with the game key's signing secret"
+            " (or with the secret of the server signing key named by X-Signing-Key).",
         )
         _auth_failure(error=error, game_id=key.game_id, key_id=key.key_id, ip=ip)
     return given
@@ -780,8 +789,8 @@ def _precheck(*, claims: ScoreClaims, nonce: str, ip: str | None, now: float) ->
     raise DomainError("service_unavailable", "The score service could not check the request.")  # reload loop
 
 
-def score_submit(*, claims: ScoreClaims, raw_body: bytes, signature: str | None, ip: str | None) -> ScoreUpdate:
-    """Credit one signed action of a player (``POST /api/v1/scores/update``): see the module docstring."""
+def score_signing_key(*, claims: ScoreClaims) -> SigningKey:
+    """The live game key that issued the token (cached); 401 when it is gone, revoked or its game deactivated."""
     key = _signing_key(claims.key_id)
     if key is None or key.game_id != claims.game_id:
         raise _token_invalid("The key that issued this token does not exist.")
@@ -791,8 +800,36 @@ def score_submit(*, claims: ScoreClaims, raw_body: bytes, signature: str | None,
             "The game key that issued this token was revoked, or the game is deactivated.",
             headers={"WWW-Authenticate": 'Bearer realm="scores"'},
         )
-    signature = _signature_check(key=key, raw_body=raw_body, signature=signature, ip=ip)
-    body = _parse_update_body(raw_body)
+    return key
+
+
+def score_submit(
+    *,
+    claims: ScoreClaims,
+    raw_body: bytes,
+    signature: str | None,
+    ip: str | None,
+    server_key: str | None = None,
+) -> ScoreUpdate:
+    """Credit one signed action of a player (``POST /api/v1/scores/update``): see the module docstring.
+
+    ``server_key`` is the ``X-Signing-Key`` header: the body is then signed with that per-server key
+    (:mod:`scoreboard.signing`), which must belong to the game key that issued the token.
+    """
+    key = score_signing_key(claims=claims)
+    secret = None
+    if server_key is not None:
+        from scoreboard import signing
+
+        secret = signing.server_key_secret_for(key_id=server_key, api_key=key)
+    signature = _signature_check(key=key, raw_body=raw_body, signature=signature, ip=ip, secret=secret)
+    return score_apply(claims=claims, key=key, body=_parse_update_body(raw_body), signature=signature, ip=ip)
+
+
+def score_apply(
+    *, claims: ScoreClaims, key: SigningKey, body: _UpdateBody, signature: str, ip: str | None
+) -> ScoreUpdate:
+    """Credit one update whose token and signature were checked: timestamp window, nonce, limits, rules."""
     now = time.time()
     window = _timestamp_window()
     if abs(now - body.timestamp) > window:

@@ -20,6 +20,9 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "api_key_invalid": (401, "The X-API-Key is missing, malformed, unknown or revoked."),
     "signature_invalid": (401, "The X-Signature header is missing or does not match the body."),
     "timestamp_out_of_window": (401, "The request timestamp is too far from server time."),
+    # score signing with per-server keys (scoreboard/signing.py)
+    "signing_key_invalid": (401, "The X-Signing-Key is not a server signing key issued to this game key."),
+    "signing_key_expired": (401, "The server signing key has expired; fetch a new one."),
     "permission_denied": (403, "The caller may not do this."),
     "player_banned": (403, "The player is banned from this game's leaderboard."),
     "csrf_failed": (403, "The CSRF check failed."),

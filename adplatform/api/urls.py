@@ -3,13 +3,14 @@
 from django.urls import include, path
 
 from adplatform.accounts.api.views import MeView
-from ads.api.decisions import DecisionView
+from ads.api.decisions import DecisionBatchView, DecisionView
 from ads.api.events import EventBatchView
 from ads.api.report_views import CampaignReportView, GameReportView
 
 urlpatterns = [
     # The game servers' hot paths first (decisions, events, score updates): each request walks the list in order.
     path("decisions", DecisionView.as_view(), name="decisions"),
+    path("decisions/batch", DecisionBatchView.as_view(), name="decisions-batch"),  # sdk: one request per player
     path("events", EventBatchView.as_view(), name="events"),
     path("", include("scoreboard.api.urls")),
     path("me", MeView.as_view(), name="me"),

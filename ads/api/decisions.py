@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse
@@ -217,3 +218,106 @@ def parse_decision_request(data) -> tuple[int, Player, str]:
         segments=frozenset(s.strip().lower() for s in segments),
     )
     return container_id, player, server_id
+
+
+# --------------------------------------------------------------------------- one request per player, every container
+
+MAX_BATCH_CONTAINERS = 50
+
+
+def _error_item(container_id, exc: DomainError) -> dict:
+    return {
+        "container_id": container_id,
+        "filled": False,
+        "status": exc.status,
+        "error": {"code": exc.code, "message": exc.message, "details": exc.details},
+    }
+
+
+def parse_batch_decision_request(data) -> tuple[list, Player, str, bool]:
+    """Validate ``{"container_ids": [...], "player": {...}, "server_id", "house_only"}`` (400 for the whole)."""
+    if not isinstance(data, dict):
+        raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object."]})
+    ids = data.get("container_ids")
+    if not isinstance(ids, list) or not ids:
+        raise serializers.ValidationError({"container_ids": ["A non-empty list of container ids."]})
+    if len(ids) > MAX_BATCH_CONTAINERS:
+        raise DomainError("batch_too_large", f"At most {MAX_BATCH_CONTAINERS} containers a request; split it.")
+    house_only = data.get("house_only", False)
+    if type(house_only) is not bool:
+        raise serializers.ValidationError({"house_only": ["Must be true or false."]})
+    # the player and server id are checked by the single decision's rules, with the first valid id as a stand-in
+    _, player, server_id = parse_decision_request(
+        {"container_id": 1, "player": data.get("player"), "server_id": data.get("server_id")}
+    )
+    if house_only:
+        # the game found the player not eligible for the paid campaign (AdService): only house content may fill
+        player = replace(player, ads_allowed=False)
+    return ids, player, server_id, house_only
+
+
+class DecisionBatchView(APIView):
+    authentication_classes = [GameApiKeyAuthentication]
+    permission_classes = [IsGameServer]
+    throttle_classes: list = []
+
+    @extend_schema(
+        operation_id="decision_batch_create",
+        summary="Decide every container for one player in one request",
+        request=inline_serializer(
+            "DecisionBatchRequest",
+            {
+                "container_ids": serializers.ListField(child=serializers.IntegerField(), max_length=50),
+                "player": PlayerSerializer(),
+                "server_id": serializers.CharField(required=False),
+                "house_only": serializers.BooleanField(
+                    required=False,
+                    help_text="Only house content (the player is not eligible for paid campaigns, e.g. "
+                    "AdService:GetCampaignEligibilityAsync said no).",
+                ),
+            },
+        ),
+        responses={
+            200: inline_serializer(
+                "DecisionBatch",
+                {
+                    "decisions": serializers.ListField(
+                        child=serializers.JSONField(),
+                        help_text='In request order: `{"container_id", ...the decision of POST /api/v1/decisions}`'
+                        ' or `{"container_id", "filled": false, "status", "error": {"code", "message", "details"}}` '
+                        "for an id that is malformed (400) or not one of the game's containers (404).",
+                    )
+                },
+            )
+        },
+        description="A Roblox server may send only 500 requests a minute: one decision request per player covers "
+        f"up to {MAX_BATCH_CONTAINERS} containers. Each container is decided exactly as by "
+        "`POST /api/v1/decisions`; one bad id never fails the others.",
+    )
+    def post(self, request, version=None):
+        ids, player, server_id, _ = parse_batch_decision_request(request.data)
+        results = []
+        seen: set[int] = set()
+        for container_id in ids:
+            if not _positive_id(container_id):
+                exc = DomainError(
+                    "validation_error", "Invalid input.", details={"container_id": ["A positive integer is required."]}
+                )
+                results.append(_error_item(container_id, exc))
+                continue
+            if container_id in seen:
+                exc = DomainError(
+                    "validation_error", "Invalid input.", details={"container_id": ["Listed twice in this request."]}
+                )
+                results.append(_error_item(container_id, exc))
+                continue
+            seen.add(container_id)
+            try:
+                result = ad_decide(
+                    container_id=container_id, game_id=request.auth.game_id, player=player, server_id=server_id
+                )
+            except DomainError as exc:
+                results.append(_error_item(container_id, exc))
+                continue
+            results.append({"container_id": container_id, **result.body})
+        return Response({"decisions": results})

@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from scoreboard.api import views
+from scoreboard.api import signing_views, views
 
 router = SimpleRouter()
 router.register(
@@ -14,6 +14,9 @@ urlpatterns = [
     path("scores/tokens", views.ScoreTokenView.as_view(), name="scores-tokens"),
     path("scores/tokens/revoke", views.ScoreTokenRevokeView.as_view(), name="scores-tokens-revoke"),
     path("scores/update", views.ScoreUpdateView.as_view(), name="scores-update"),
+    # per-server signing keys and batched updates (scoreboard/signing.py, scoreboard/batch.py)
+    path("scores/signing-keys", signing_views.SigningKeyView.as_view(), name="scores-signing-keys"),
+    path("scores/update/batch", signing_views.ScoreBatchView.as_view(), name="scores-update-batch"),
     path("leaderboards/<slug:game_slug>", views.LeaderboardView.as_view(), name="leaderboard"),
     path(
         "leaderboards/<slug:game_slug>/players/<int:player_id>",

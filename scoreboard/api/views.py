@@ -98,6 +98,15 @@ SIGNATURE_HEADER = OpenApiParameter(
     "that minted the token.",
 )
 
+SIGNING_KEY_HEADER = OpenApiParameter(
+    "X-Signing-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Optional: the id of a server signing key (`POST /api/v1/scores/signing-keys`); `X-Signature` is "
+    "then keyed with that key's secret instead of the game key's signing secret.",
+)
+
 
 class ScoreUpdateView(APIView):
     authentication_classes = [ScoreTokenAuthentication]
@@ -138,6 +147,7 @@ class ScoreUpdateView(APIView):
             raw_body=request.body,  # the signature covers these exact bytes
             signature=request.headers.get("X-Signature"),
             ip=client_ip(request),
+            server_key=request.headers.get("X-Signing-Key"),
         )
         return {
             "player_id": result.player_id,
@@ -157,13 +167,19 @@ class ScoreUpdateView(APIView):
         "`cooldown`, `max_per_hour` or `blocked`: repeated token or signature failures block the key or address "
         "for a while). Redis unavailable: `503 service_unavailable` and nothing is credited.",
         tags=[SCORES_TAG],
-        parameters=[SIGNATURE_HEADER],
+        parameters=[SIGNATURE_HEADER, SIGNING_KEY_HEADER],
         request=ScoreUpdateRequestSerializer,
         responses={
             200: ScoreUpdateSerializer,
             400: _errors("validation_error", "malformed_json"),
             401: _errors(
-                "token_invalid", "token_expired", "token_revoked", "signature_invalid", "timestamp_out_of_window"
+                "token_invalid",
+                "token_expired",
+                "token_revoked",
+                "signature_invalid",
+                "timestamp_out_of_window",
+                "signing_key_invalid",
+                "signing_key_expired",
             ),
             403: _errors("player_banned"),
             409: _errors("nonce_reused", "action_duplicate"),
