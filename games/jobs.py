@@ -12,8 +12,7 @@ from celery import Task, current_app
 
 GAME_SYNC = "games.tasks.game_sync"
 ASSET_SYNC = "games.tasks.asset_sync"
-# Kept from when the task lived in integrations/tasks.py: messages already queued under it still run.
-PUBLISH_SERVING_CHANGE = "integrations.tasks.publish_serving_change"
+PUBLISH_SERVING_CHANGE = "games.tasks.publish_serving_change"
 
 
 def task(name: str) -> Task:

@@ -12,7 +12,6 @@ import logging
 from celery import shared_task
 
 from games import messaging, sync
-from games.jobs import PUBLISH_SERVING_CHANGE
 from integrations.backoff import delay, exponential, retry_countdown
 from integrations.roblox.errors import RobloxUnavailable
 
@@ -70,7 +69,7 @@ def sync_all_assets() -> None:
     _assets_again_later(sync.assets_sync_all(), 0)
 
 
-@shared_task(bind=True, name=PUBLISH_SERVING_CHANGE, max_retries=5, ignore_result=True)
+@shared_task(bind=True, max_retries=5, ignore_result=True)
 def publish_serving_change(self, game_ids: list[int], trailing: bool = False) -> None:
     """Tell these games' live servers (MessagingService) that the serving version changed; debounced per game.
 

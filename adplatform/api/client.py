@@ -61,9 +61,9 @@ def client_ip(request) -> str:
     meta = request.META
     peer = meta.get("REMOTE_ADDR") or ""
     hops = int(getattr(settings, "NUM_PROXIES", 0) or 0)
-    networks = trusted_networks()
-    if hops <= 0 and not networks:
+    if hops <= 0 and not getattr(settings, "TRUSTED_PROXIES", None):
         return peer  # the common case, and the hot paths': no parsing at all
+    networks = trusted_networks()
     forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
     if not forwarded:
         return peer

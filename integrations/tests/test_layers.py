@@ -117,3 +117,13 @@ def test_no_import_circle_in_games_and_integrations():
 def test_the_checker_sees_a_circle():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}
     assert _cycles(graph) == [["a", "b", "c", "a"]]
+
+
+def test_every_task_queued_by_name_is_registered():
+    from celery import current_app
+
+    from games import jobs
+
+    for name in (jobs.GAME_SYNC, jobs.ASSET_SYNC, jobs.PUBLISH_SERVING_CHANGE):
+        assert jobs.task(name) is current_app.tasks[name]
+        assert name.startswith("games.tasks.")

@@ -156,10 +156,11 @@ def slow_roblox():
 
 
 def test_a_slow_roblox_never_holds_a_web_request(client, slow_roblox, celery_worker_factory, monkeypatch, settings):
-    # given a real worker whose Roblox (games.roblox.com) takes 4 s to answer
-    settings.ROBLOX_DATA_API_WAIT_MS = 1500
+    # given a real worker whose Roblox (games.roblox.com) takes 4 s to answer, and requests that wait 1 s for it
+    settings.ROBLOX_DATA_API_WAIT_MS = 1000
     monkeypatch.setenv("ROBLOX_GAMES_BASE_URL", slow_roblox.url)
     celery_worker_factory("roblox").wait_ready()
+    client.get("/api/v1/roblox/universes/1")  # opens this process's broker connection, as a running server has
 
     # when a tool asks for a universe nobody asked for before
     started = time.monotonic()
@@ -169,7 +170,7 @@ def test_a_slow_roblox_never_holds_a_web_request(client, slow_roblox, celery_wor
     # then it is told to come back, within 2 s, while the worker asks Roblox
     assert first.status_code == 503, first.content
     assert int(first["Retry-After"]) >= 1
-    assert elapsed < 2.5
+    assert 1 <= elapsed < 2  # waited for the worker as configured, never for Roblox
 
     # and once the worker has the answer, it is served from the cache
     deadline = time.monotonic() + 60
@@ -180,4 +181,5 @@ def test_a_slow_roblox_never_holds_a_web_request(client, slow_roblox, celery_wor
         time.sleep(0.5)
     assert response.status_code == 200, response.content
     assert response.json()["name"] == "Obby 920587"
-    assert len(slow_roblox.calls) == 1  # every request meanwhile waited on the same refresh
+    # every request meanwhile waited on the same refresh
+    assert len([call for call in slow_roblox.calls if "920587" in call]) == 1
