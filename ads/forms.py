@@ -116,6 +116,10 @@ class GamePickerWidget(forms.Widget):
     accepts the old comma-separated form (``"12, 7"``), so scripts that post ids keep working.
     """
 
+    # Drawn as a group of checkboxes: a fieldset and legend, errors linked to the first box.
+    input_type = "checkbox"
+    allow_multiple_selected = True
+
     def __init__(self, attrs=None):
         super().__init__(attrs)
         self.games: list[dict[str, Any]] = []
@@ -141,8 +145,14 @@ class GamePickerWidget(forms.Widget):
             {"id": gid, "name": f"Game #{gid}", "icon_url": "", "checked": True} for gid in sorted(chosen - known)
         ]
         attrs = self.build_attrs(self.attrs, attrs)
-        return render_to_string("ads/includes/game_picker.html", {"name": name, "games": games, "attrs": attrs,
-                                                                  "id": attrs.get("id", f"id_{name}")})  # fmt: skip
+        context = {
+            "name": name,
+            "games": games,
+            "id": attrs.get("id", f"id_{name}"),
+            "describedby": attrs.get("aria-describedby", ""),
+            "invalid": attrs.get("aria-invalid", ""),
+        }
+        return render_to_string("ads/includes/game_picker.html", context)
 
 
 class IdListField(forms.CharField):

@@ -117,6 +117,7 @@ def test_the_lane_leaves_out_only_what_the_hot_endpoints_do_not_need():
         "whitenoise.middleware.WhiteNoiseMiddleware",  # static files only
         "django.middleware.common.CommonMiddleware",  # host check and Content-Length: done by the lane
         "django.middleware.csrf.CsrfViewMiddleware",  # the hot views are CSRF-exempt (checked below)
+        "adplatform.accounts.middleware.TimeZoneMiddleware",  # browsers only: pages in the person's time zone
     }
     assert [m for m in settings.MIDDLEWARE if m not in not_needed] == list(FAST_LANE_MIDDLEWARE)
     lane = GameServerFastLane(lambda request: None)
