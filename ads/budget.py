@@ -53,6 +53,7 @@ from decimal import Decimal
 import redis
 from django.db import transaction
 from django.db.models import Max, Q, Sum
+from django.dispatch import Signal
 from django.utils import timezone
 
 from adplatform.redis import LuaScript, get_redis
@@ -65,6 +66,11 @@ MICROS = Decimal("1000000")
 CHARGE_KINDS = (LedgerKind.IMPRESSION_CHARGE, LedgerKind.CLICK_CHARGE, LedgerKind.ADJUSTMENT)
 DAY_KEY_TTL = 3 * 86400
 REBUILD_LOCK_MS = 10_000  # a builder that dies frees the others after this long
+CENT = Decimal("0.01")
+
+# Sent once charges commit that left a campaign less than a cent of its total budget or of a day's budget,
+# with ``campaign_id`` (the advertiser is told: ads.apps connects the notification).
+budget_spent_out = Signal()
 
 
 def to_micros(amount: Decimal) -> int:
@@ -504,6 +510,7 @@ def charges_apply(charges: list[Charge]) -> dict[uuid.UUID, str]:
     for charge in charges:
         by_campaign.setdefault(charge.campaign_id, []).append(charge)
     moves: list[tuple[int, str, int, LedgerEntry]] = []
+    spent_out: list[int] = []
     today = utc_day(timezone.now())
     # Campaign rows are locked in id order, so two workers billing overlapping campaigns never deadlock.
     for campaign_id, items in sorted(by_campaign.items()):
@@ -554,6 +561,11 @@ def charges_apply(charges: list[Charge]) -> dict[uuid.UUID, str]:
                 moves.append((campaign_id, day.strftime("%Y%m%d"), to_micros(charge.amount) - reserved, entry))
             metrics.SPEND.labels(kind=charge.kind).inc(float(charge.amount))
         if entries:
+            daily = campaign.daily_budget
+            if campaign.total_budget - spent < CENT or (
+                daily is not None and any(by_day[e.spend_day] > daily - CENT for e in entries)
+            ):
+                spent_out.append(campaign_id)
             LedgerEntry.objects.bulk_create(entries)  # PostgreSQL returns the ids the moves are fenced by
             Campaign.objects.filter(pk=campaign_id).update(spent=spent)
             Decision.objects.filter(id__in=[d.id for d in settled]).update(
@@ -563,7 +575,17 @@ def charges_apply(charges: list[Charge]) -> dict[uuid.UUID, str]:
     if moves:
         ready = [(campaign_id, day, micros, entry.pk) for campaign_id, day, micros, entry in moves]
         transaction.on_commit(lambda: _apply_moves(ready))
+    for campaign_id in spent_out:
+        transaction.on_commit(lambda cid=campaign_id: _tell_spent_out(cid))
     return outcomes
+
+
+def _tell_spent_out(campaign_id: int) -> None:
+    for receiver, result in budget_spent_out.send_robust(sender=Campaign, campaign_id=campaign_id):
+        if isinstance(result, Exception):
+            logger.warning(
+                "a budget-spent listener failed", extra={"campaign_id": campaign_id, "listener": repr(receiver)}
+            )
 
 
 @transaction.atomic

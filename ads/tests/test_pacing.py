@@ -134,3 +134,23 @@ def test_the_utc_day_boundary_never_spends_a_day_twice(container):
     for stamp in (day, day + timedelta(days=1)):
         key = budget.daily_key(campaign.pk, stamp.strftime("%Y%m%d"))
         assert int(get_redis().get(key)) == budget.to_micros(Decimal("0.05"))
+
+
+def test_an_advertiser_hears_once_when_charges_spend_the_budget(container, django_capture_on_commit_callbacks):
+    from adplatform.accounts.models import Notification
+
+    campaign = CampaignFactory(max_bid=Decimal("20"), advertiser=AdvertiserFactory(), pacing="ASAP",
+                               total_budget=Decimal("0.02"))  # two decisions at 10.00 CPM  # fmt: skip
+    CreativeFactory(campaign=campaign, kind=container.type)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.campaign_activate(campaign=campaign)
+    for i in range(3):
+        ad_decide(container_id=container.pk, game_id=container.game_id, player=Player(id=50 + i, ads_allowed=True))
+    drain_decisions()
+    for decision in Decision.objects.filter(campaign=campaign, state="RESERVED"):
+        with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+            budget.charges_apply(
+                [budget.Charge(decision.id, campaign.pk, decision.reserved_amount, LedgerKind.IMPRESSION_CHARGE)]
+            )
+    notices = Notification.objects.filter(user=campaign.advertiser.user, kind="BUDGET_EXHAUSTED")
+    assert notices.count() == 1  # told when the second charge spent it, not before, and once
