@@ -23,7 +23,6 @@ import pytest
 import responses
 from rest_framework.test import APIClient
 
-from ads.api import decisions as decision_api
 from ads.budget import budget_rebuild
 from ads.decisions import engine
 from ads.tests.factories import CampaignFactory, CreativeFactory
@@ -124,23 +123,6 @@ def test_viewability_on_a_faithful_cframe_model():
 # --------------------------------------------------------------------------- the journey against the platform
 
 
-def _with_ad_integration_ids(decide):
-    """The decision contract agreed with the compliance work (shared/API.md extension): a campaign fill carries
-    ``roblox_ad_campaign_id`` and its creative ``placement_id``. Filled in here only when the engine does not
-    send them yet, so the journey runs on either side of that merge."""
-
-    def wrapped(**kwargs):
-        result = decide(**kwargs)
-        body = result.body
-        if body.get("source") == "campaign":
-            body.setdefault("roblox_ad_campaign_id", f"rbx-{body['campaign_id']}")
-            if body.get("creative") is not None:
-                body["creative"].setdefault("placement_id", f"pl-{body['creative']['id']}")
-        return result
-
-    return wrapped
-
-
 @pytest.fixture
 def platform(live_server, settings, transactional_db):
     settings.SCORE_SERVER_KEY_TTL_SECONDS = 60  # rotated within the journey
@@ -156,14 +138,16 @@ def platform(live_server, settings, transactional_db):
         container.save()
     campaign = CampaignFactory(status="ACTIVE", max_bid=Decimal("4"), pacing="ASAP", total_budget=Decimal("100"))
     display = CreativeFactory(campaign=campaign, kind="DISPLAY")
-    CreativeFactory(campaign=campaign, kind="NPC", npc_model_asset_id=777, npc_dialogue=["Hi!", "Try the new kart"])
+    npc = CreativeFactory(
+        campaign=campaign, kind="NPC", npc_model_asset_id=777, npc_dialogue=["Hi!", "Try the new kart"]
+    )
     budget_rebuild(campaign_ids=[campaign.pk])
     ActionTypeFactory(game=game, key="coin_collected", name="Coin", base_score=10)
     _, raw_key, _ = make_api_key(game)
     engine.reset()
     return {
         "game": game, "lobby": lobby, "arena": arena, "guide": guide, "campaign": campaign, "display": display,
-        "house_asset": house.roblox_asset_id, "raw_key": raw_key, "url": live_server.url,
+        "npc": npc, "house_asset": house.roblox_asset_id, "raw_key": raw_key, "url": live_server.url,
     }  # fmt: skip
 
 
@@ -188,7 +172,7 @@ def _owner_call(platform):
             if not request.get("publish"):
                 return {"messages": []}
             # what Roblox receives from the platform's Open Cloud publish, delivered to the live servers
-            from integrations.messaging import serving_change_publish
+            from games.messaging import serving_change_publish
 
             with responses.RequestsMock() as rsps:
                 rsps.add(responses.POST, re.compile(r".*/cloud/v2/universes/\d+:publishMessage"), json={})
@@ -205,8 +189,7 @@ def quiet_workers():
     with (
         mock.patch("games.tasks.asset_sync.delay"),
         mock.patch("games.tasks.game_sync.delay"),
-        mock.patch("integrations.tasks.publish_serving_change.delay"),
-        mock.patch.object(decision_api, "ad_decide", _with_ad_integration_ids(decision_api.ad_decide)),
+        mock.patch("games.tasks.publish_serving_change.delay"),
     ):
         yield
 
@@ -226,7 +209,7 @@ def _config(platform, **extra):
 
 def test_the_whole_journey_in_luau(platform, quiet_workers):
     r = run_scenario("journey.luau", _config(platform), on_call=_owner_call(platform))
-    rbx = f"rbx-{platform['campaign'].pk}"
+    rbx = platform["campaign"].roblox_campaign_id  # Ads Manager's id, as the decision carries it
     # join and eligibility: one AdService question per player and campaign for the session
     assert r["eligibility_calls"] == [[rbx, 1001], [rbx, 1002]]
     assert r["eligibility_calls_after_rotation"] == 2
@@ -237,7 +220,7 @@ def test_the_whole_journey_in_luau(platform, quiet_workers):
     assert alice["lobby"]["source"] == "campaign" and alice["lobby"]["labels"] == 1
     assert alice["guide"]["source"] == "campaign" and alice["guide"]["floating_labels"] == 1
     assert sorted(r["join"]["disclosures"]) == sorted(
-        [f"pl-{platform['display'].pk}", f"pl-{platform['display'].pk}", f"pl-{platform['display'].pk + 1}"]
+        [platform["display"].roblox_placement_id] * 2 + [platform["npc"].roblox_placement_id]
     )
     assert alice["lobby"]["reset_on_spawn"] is False and alice["lobby"]["face"] == "Front"
     # ...the other one house content, unlabelled
