@@ -137,6 +137,8 @@ def platform(live_server, settings, transactional_db):
         container.playlist = playlist
         container.save()
     campaign = CampaignFactory(status="ACTIVE", max_bid=Decimal("4"), pacing="ASAP", total_budget=Decimal("100"))
+    campaign.roblox_campaign_id = f"rbx-{campaign.pk}"  # what the scenarios' Ads Manager model knows it by
+    campaign.save()
     display = CreativeFactory(campaign=campaign, kind="DISPLAY")
     npc = CreativeFactory(
         campaign=campaign, kind="NPC", npc_model_asset_id=777, npc_dialogue=["Hi!", "Try the new kart"]
