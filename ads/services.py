@@ -257,22 +257,23 @@ def campaign_update(*, campaign: Campaign, data: dict[str, Any]) -> Campaign:
     data = dict(data)
     status = data.pop("status", None)
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    previous = (campaign.total_budget, campaign.daily_budget)
     if data:
         if campaign.status in (CampaignStatus.ARCHIVED, CampaignStatus.COMPLETED):
             raise ValidationError({"status": f"A {campaign.status.lower()} campaign cannot be edited."})
-        previous = (campaign.total_budget, campaign.daily_budget)
         game_before = campaign.game_id
         _apply_campaign_fields(campaign, data)
         campaign.full_clean()
         campaign.save()
-        if (campaign.total_budget, campaign.daily_budget) != previous:
-            _budget_limits_change(campaign, previous)
         if campaign.game_id != game_before:
             # Another game, another owner: every creative is checked with Roblox again before it serves.
             compliance.creatives_reset_review(campaign=campaign)
         serving_version_bump("campaign updated")
     if status is not None and status != campaign.status:
         campaign = campaign_set_status(campaign=campaign, status=status)
+    if (campaign.total_budget, campaign.daily_budget) != previous:
+        # Last, once nothing else can refuse the change: a cut is written to Redis before the commit.
+        _budget_limits_change(campaign, previous)
     return campaign
 
 
