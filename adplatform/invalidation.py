@@ -28,9 +28,18 @@ import redis
 from django.conf import settings
 from django.db import transaction
 
+from adplatform.redis import get_redis
+
 logger = logging.getLogger(__name__)
 
 CHANNEL = "platform:invalidate"
+
+
+def channel() -> str:
+    """The channel of this Redis database: pub/sub is server-wide, so two databases (deployments, test runs)
+    on one server must not hear each other's changes."""
+    return f"{CHANNEL}:{get_redis().connection_pool.connection_kwargs.get('db', 0)}"
+
 
 _caches: dict[str, weakref.WeakSet[Any]] = {}
 _lock = threading.Lock()
@@ -53,10 +62,8 @@ def publish(name: str, key: Hashable | None = None) -> None:
     message = json.dumps([name, key])
 
     def send() -> None:
-        from adplatform.redis import get_redis
-
         try:
-            get_redis().publish(CHANNEL, message)
+            get_redis().publish(channel(), message)
         except redis.RedisError:
             logger.warning("invalidation not published: redis unavailable", extra={"cache": name})
 
@@ -117,7 +124,7 @@ def _listen() -> None:
         )
         pubsub = client.pubsub(ignore_subscribe_messages=True)
         try:
-            pubsub.subscribe(CHANNEL)
+            pubsub.subscribe(channel())
             # Anything published while we were not subscribed is lost: forget everything, once.
             _clear_all()
             _connected.set()
