@@ -674,6 +674,10 @@ class RevenueShareScheduleAdmin(admin.ModelAdmin):
     inlines = [RevenueShareTierInline]
     actions = ["reprice"]
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Qualified visits were priced under it: a schedule is history. A new table is a new schedule.
+        return False
+
     @admin.action(description="Reprice the qualified visits of campaigns under these schedules", permissions=["change"])
     def reprice(self, request, queryset):
         from ads import revenue_share

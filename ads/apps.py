@@ -11,6 +11,11 @@ class AdsConfig(AppConfig):
 
         budget_spent_out.connect(_notify_spent_out, dispatch_uid="ads-notify-budget-spent")
 
+        from ads import reporting
+        from games import delivery
+
+        delivery.register(figures=reporting.delivery_by, empty=reporting.Figures)
+
 
 def _notify_spent_out(sender, campaign_id: int, **kwargs) -> None:
     from ads.models import Campaign

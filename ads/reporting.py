@@ -653,6 +653,21 @@ class CampaignSummary:
     figures: Figures
 
 
+def delivery_by(column: str, ids: list[int], days: int) -> dict[int, Figures]:
+    """The last ``days`` days' figures of games (``game_id``) or containers (``container_id``), from the hourly
+    roll-up, in one query (what game pages show, through ``games.delivery``)."""
+    if not ids:
+        return {}
+    rng = ReportRange.default(days=days)
+    rows = (
+        AdPerformance.objects.filter(**{f"{column}__in": ids}, hour__gte=rng.start, hour__lt=rng.end)
+        .values(column)
+        .annotate(**{f.name: Sum(f.name) for f in fields(Figures)})
+        .order_by()
+    )
+    return {row[column]: Figures.from_row(row) for row in rows}
+
+
 def campaign_summaries(campaigns: QuerySet[Campaign], rng: ReportRange) -> list[CampaignSummary]:
     """Each campaign with its figures in the range (campaigns without any included)."""
     rows = _within(performance_of_campaigns(campaigns), rng).values("campaign_id").annotate(**_sums()).order_by()

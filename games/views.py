@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from adplatform.accounts.models import User
 from adplatform.forms import apply_validation_error
-from games import selectors, services
+from games import delivery, selectors, services
 from games.forms import (
     ApiKeyForm,
     ContainerForm,
@@ -48,24 +48,8 @@ RESERVED_SLUGS = {"add"}
 
 
 def _delivery(column: str, ids: list[int]) -> dict:
-    """The last 7 days' figures of the given games or containers, from the hourly roll-up, in one query."""
-    from dataclasses import fields
-
-    from django.db.models import Sum
-
-    from ads import reporting
-    from ads.models import AdPerformance
-
-    if not ids:
-        return {}
-    rng = reporting.ReportRange.default(days=DELIVERY_DAYS)
-    rows = (
-        AdPerformance.objects.filter(**{f"{column}__in": ids}, hour__gte=rng.start, hour__lt=rng.end)
-        .values(column)
-        .annotate(**{f.name: Sum(f.name) for f in fields(reporting.Figures)})
-        .order_by()
-    )
-    return {row[column]: reporting.Figures.from_row(row) for row in rows}
+    """The last 7 days' figures of the given games or containers (from the ads app, through games.delivery)."""
+    return delivery.delivery(column, ids, DELIVERY_DAYS)
 
 
 def owner_required(view):
@@ -133,16 +117,14 @@ def _render_game(request, game: Game, *, key_form=None, failed_status=None, stat
     containers = Pager(
         request, selectors.containers_of(game), param="cpage", per_page=ROWS_PER_PAGE, anchor="containers"
     )
-    from ads.reporting import Figures
-
     rows = []
-    delivery = _delivery("container_id", [c.pk for c in containers.page.object_list])
+    figures = _delivery("container_id", [c.pk for c in containers.page.object_list])
     for container in containers.page.object_list:
         if failed_status and failed_status[0] == container.pk:
             form = failed_status[1]
         else:
             form = ContainerStatusForm(prefix=f"c{container.pk}", initial={"status": container.status})
-        rows.append((container, form, delivery.get(container.pk, Figures())))
+        rows.append((container, form, figures.get(container.pk, delivery.nothing())))
     playlist_list = selectors.playlists_of(game).order_by("name", "id")
     playlists = Pager(request, playlist_list, param="ppage", per_page=ROWS_PER_PAGE, anchor="playlists")
     keys = Pager(request, selectors.api_keys_of(game), param="kpage", per_page=ROWS_PER_PAGE, anchor="api-keys")
@@ -156,7 +138,7 @@ def _render_game(request, game: Game, *, key_form=None, failed_status=None, stat
         "api_base": _api_base(request),
         "secret_name": API_KEY_SECRET_NAME,
         "snippet": _connect_snippet(request, game, [c for c, _, _ in rows]),
-        "delivery": _delivery("game_id", [game.pk]).get(game.pk, Figures()),
+        "delivery": _delivery("game_id", [game.pk]).get(game.pk, delivery.nothing()),
         "delivery_days": DELIVERY_DAYS,
     }
     return render(request, "games/game_detail.html", context, status=status)
@@ -170,10 +152,8 @@ def dashboard(request):
     search = request.GET.get("q", "").strip()[:100]
     games = selectors.game_list_with_counts(user=request.user, search=search)
     page = Paginator(games, GAMES_PER_PAGE).get_page(request.GET.get("page"))
-    from ads.reporting import Figures
-
-    delivery = _delivery("game_id", [g.pk for g in page.object_list])
-    rows = [(game, delivery.get(game.pk, Figures())) for game in page.object_list]
+    figures = _delivery("game_id", [g.pk for g in page.object_list])
+    rows = [(game, figures.get(game.pk, delivery.nothing())) for game in page.object_list]
     return render(
         request,
         "games/dashboard.html",

@@ -126,6 +126,7 @@ def test_owner_and_advertiser_journey(browser, asgi_server_factory, staff_user):
             adv.fill("#id_max_bid", "5")
             adv.fill("#id_total_budget", "50")
             adv.check("input[name=pacing][value=ASAP]")
+            adv.fill("#id_roblox_campaign_id", "rbx-summer-launch")  # from Roblox's Ads Manager
             adv.locator("main").get_by_role("button", name="Create campaign").click()
             expect(adv.locator("#creatives")).to_be_visible()
             campaign = Campaign.objects.get(name="Summer launch")
@@ -134,9 +135,14 @@ def test_owner_and_advertiser_journey(browser, asgi_server_factory, staff_user):
             adv.fill("#id_name", "Billboard art")
             adv.select_option("#id_kind", "DISPLAY")
             adv.fill("#id_roblox_asset_id", "123456789")
+            adv.fill("#id_roblox_placement_id", "placement-summer")  # from Ads Manager too
             adv.locator("main").get_by_role("button", name="Add creative").click()
             expect(adv.locator(".creatives-table")).to_contain_text("Billboard art")
             creative = Creative.objects.get(name="Billboard art")
+            # Roblox moderated the owner's asset (its check runs in a worker against Roblox; recorded here)
+            from ads import compliance
+
+            compliance.creative_roblox_review_record(creative=creative, review="APPROVED", by=staff_user)
 
             advertiser = Advertiser.objects.get(user=adv_user)
             _admin_action(staff, base, "/admin/ads/advertiser/", advertiser.pk, "approve")

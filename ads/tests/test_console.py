@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from adplatform.accounts.models import Notification
 from ads import services
-from ads.models import AdPerformance, CampaignStatus, ModerationStatus
+from ads.models import AdPerformance, CampaignStatus, LedgerEntry, LedgerKind, ModerationStatus
 from ads.reporting import floor_hour
 from ads.tests.factories import AdvertiserFactory, CampaignFactory, CreativeFactory
 from games.tests.factories import AdContainerFactory, GameFactory
@@ -389,7 +389,10 @@ def test_spend_vs_plan_chart_for_even_pacing(adv_client, profile):
     now = timezone.now().astimezone(UTC)
     campaign = CampaignFactory(advertiser=profile, pacing="EVEN", status=CampaignStatus.ACTIVE,
                                daily_budget=Decimal("24"), total_budget=Decimal("1000"))  # fmt: skip
-    _row(hour=now.replace(hour=0, minute=0, second=0, microsecond=0), campaign=campaign, spend=Decimal("3"))
+    # 3.00 confirmed in the first hour of the day (the ledger: what the day's budget counts)
+    entry = LedgerEntry.objects.create(campaign=campaign, kind=LedgerKind.IMPRESSION_CHARGE, amount=Decimal("3"),
+                                       spend_day=now.date())  # fmt: skip
+    LedgerEntry.objects.filter(pk=entry.pk).update(created_at=now.replace(hour=0, minute=30, second=0, microsecond=0))
 
     html = adv_client.get(reverse("reports:campaign", args=[campaign.pk])).content.decode()
 

@@ -34,7 +34,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if options["json"]:
-            with _logs_to_stderr():
+            # Everything but the JSON goes to stderr: log lines, and whatever prints to stdout while seeding
+            # (the console email backend prints the notifications the demo's approvals send).
+            with _logs_to_stderr(), contextlib.redirect_stdout(sys.stderr):
                 public = seed()
             self.stdout.write(_dumps(public))
             return
