@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import redis
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -75,10 +76,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         return Response(error_body("validation_error", "Invalid input.", details), status=400)
     if isinstance(exc, RequestDataTooBig):  # Django's DATA_UPLOAD_MAX_MEMORY_SIZE, raised when the body is read
         return Response(error_body("payload_too_large", "The request body is too large."), status=413)
-    if isinstance(exc, DatabaseOperationalError | DatabaseInterfaceError):  # PostgreSQL down or restarting
-        logger.warning("database unavailable in API view: %s", type(exc).__name__)
+    if isinstance(exc, DatabaseOperationalError | DatabaseInterfaceError | redis.ConnectionError | redis.TimeoutError):
+        logger.warning("data store unavailable in API view: %s", type(exc).__name__)  # PostgreSQL or Redis away
         return Response(
-            error_body("service_unavailable", "The database is unavailable; retry shortly."), status=503,
+            error_body("service_unavailable", "A data store is unavailable; retry shortly."), status=503,
             headers={"Retry-After": "2"},
         )  # fmt: skip
     if isinstance(exc, RecursionError):  # the JSON parser on a body nested thousands deep

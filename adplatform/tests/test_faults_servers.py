@@ -133,7 +133,7 @@ def test_a_web_worker_killed_mid_request_is_respawned_and_nothing_is_a_500():
     server = GranianServer(_subprocess_env(LOG_LEVEL="WARNING")).start()
     load = Load(server.url, key, container.pk).start()
     try:
-        assert _wait(lambda: load.statuses()[200] >= 30, 60), load.statuses()
+        assert _wait(lambda: load.statuses()[200] >= 10, 60), load.statuses()
         before = set(children(server.process.pid))
         victim = sorted(before)[0]
 
@@ -155,7 +155,7 @@ def test_a_web_worker_killed_mid_request_is_respawned_and_nothing_is_a_500():
         server.stop()
     _assert_no_server_error(load)
     lost = sum(n for s, n in load.statuses().items() if isinstance(s, str))
-    assert load.statuses()[200] > 50
+    assert load.statuses()[200] > 15
     _assert_each_answer_stored_once(load, campaign)
     print(f"RELIABILITY granian_worker_kill respawn_s={respawn:.1f} requests={sum(load.statuses().values())} "
           f"connection_errors={lost} http_5xx=0")  # fmt: skip
@@ -189,7 +189,7 @@ def test_redis_stopped_under_load_and_restarted_empty_degrades_then_recovers(set
         drain_thread = threading.Thread(target=drainer, daemon=True)
         drain_thread.start()
         try:
-            assert _wait(lambda: load.statuses()[200] >= 30, 60), load.statuses()
+            assert _wait(lambda: load.statuses()[200] >= 10, 60), load.statuses()
             # when: Redis stops under load for a few seconds, and comes back empty
             redis_server.stop()
             stopped = time.monotonic()
@@ -250,7 +250,21 @@ def test_postgresql_restarted_under_load_answers_503_not_500_and_recovers():
                        check=True)  # fmt: skip
         env = _subprocess_env(LOG_LEVEL="WARNING", DATABASE_URL=pg.url("faults"))
         root = Path(__file__).resolve().parents[2]
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=root, env=env, check=True, timeout=300)
+        # The migrated test database copied over (seconds, where running every migration takes a minute); the
+        # migrations themselves when it cannot be (an embedded server of another PostgreSQL version)
+        cfg = connection.settings_dict
+        dump = subprocess.run(
+            [str(pg.bin / "pg_dump"), "--no-owner", "--no-privileges", "-h", cfg["HOST"] or "127.0.0.1",
+             "-p", str(cfg["PORT"] or 5432), "-U", cfg["USER"] or "postgres", cfg["NAME"]],
+            capture_output=True, timeout=120,
+        )  # fmt: skip
+        if dump.returncode == 0:
+            subprocess.run(
+                [str(pg.bin / "psql"), "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", str(pg.port),
+                 "-U", "postgres", "faults"], input=dump.stdout, check=True, capture_output=True, timeout=120,
+            )  # fmt: skip
+        else:
+            subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=root, env=env, check=True, timeout=300)
         seeded = subprocess.run([sys.executable, "manage.py", "seed_demo", "--json"], cwd=root, env=env,
                                 check=True, capture_output=True, text=True, timeout=120)  # fmt: skip
         demo = json.loads(seeded.stdout[seeded.stdout.index("{") :])
@@ -264,7 +278,7 @@ def test_postgresql_restarted_under_load_answers_503_not_500_and_recovers():
         decisions = Load(server.url, demo["api_key"], demo["container_ids"][0], threads=2).start()
         manage = Load(server.url, "", 0, threads=2, build=manage_request).start()
         try:
-            assert _wait(lambda: manage.statuses()[200] >= 10 and decisions.statuses()[200] >= 10, 60)
+            assert _wait(lambda: manage.statuses()[200] >= 5 and decisions.statuses()[200] >= 5, 60)
             # when: PostgreSQL restarts (fast shutdown: every connection dropped)
             pg.stop("fast")
             stopped = time.monotonic()
