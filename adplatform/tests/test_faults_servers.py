@@ -148,14 +148,15 @@ def test_a_web_worker_killed_mid_request_is_respawned_and_nothing_is_a_500():
 
         assert _wait(respawned, 30), server.output()[-3000:]
         respawn = time.monotonic() - killed
-        assert _wait(lambda: load.statuses(since=time.monotonic() - 1)[200] >= 5, 30), load.statuses()
+        back = time.monotonic()
+        assert _wait(lambda: load.statuses(since=back)[200] >= 5, 60), load.statuses()  # serving on
         assert server.process.poll() is None
     finally:
         load.stop()
         server.stop()
     _assert_no_server_error(load)
     lost = sum(n for s, n in load.statuses().items() if isinstance(s, str))
-    assert load.statuses()[200] > 15
+    assert load.statuses()[200] >= 15
     _assert_each_answer_stored_once(load, campaign)
     print(f"RELIABILITY granian_worker_kill respawn_s={respawn:.1f} requests={sum(load.statuses().values())} "
           f"connection_errors={lost} http_5xx=0")  # fmt: skip
