@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import redis
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -73,6 +76,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         return Response(error_body("validation_error", "Invalid input.", details), status=400)
     if isinstance(exc, RequestDataTooBig):  # Django's DATA_UPLOAD_MAX_MEMORY_SIZE, raised when the body is read
         return Response(error_body("payload_too_large", "The request body is too large."), status=413)
+    if isinstance(exc, DatabaseOperationalError | DatabaseInterfaceError | redis.ConnectionError | redis.TimeoutError):
+        logger.warning("data store unavailable in API view: %s", type(exc).__name__)  # PostgreSQL or Redis away
+        return Response(
+            error_body("service_unavailable", "A data store is unavailable; retry shortly."), status=503,
+            headers={"Retry-After": "2"},
+        )  # fmt: skip
     if isinstance(exc, RecursionError):  # the JSON parser on a body nested thousands deep
         return Response(error_body("malformed_json", "The JSON is nested too deeply."), status=400)
     if isinstance(exc, Http404):

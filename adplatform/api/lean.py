@@ -13,6 +13,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import redis
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -39,7 +41,11 @@ def with_lean_path(drf_view: Callable, lean: Callable[[HttpRequest], HttpRespons
     """``drf_view`` (an ``APIView.as_view()``) with ``lean`` answering first."""
 
     def view(request, *args, **kwargs):
-        return lean(request) or drf_view(request, *args, **kwargs)
+        try:
+            answer = lean(request)
+        except (DatabaseError, redis.RedisError) as exc:  # a store down: 503 in the API's body, as DRF would answer
+            return error_response(exc, request)
+        return answer or drf_view(request, *args, **kwargs)
 
     view = csrf_exempt(view)  # API keys and score tokens, never cookies: as DRF's own views
     view.cls, view.initkwargs = drf_view.cls, drf_view.initkwargs  # what the schema generator looks for

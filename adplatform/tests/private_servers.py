@@ -5,6 +5,7 @@ The fault tests stop, kill, empty and restart these; the machine's servers are s
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -126,3 +127,66 @@ class PrivatePostgres:
     def close(self) -> None:
         self.stop("immediate")
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def children(pid: int) -> list[int]:
+    """The direct child processes of ``pid`` (Linux /proc)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):  # a thread that just ended
+            found += [int(p) for p in (task / "children").read_text().split()]
+    return found
+
+
+class GranianServer:
+    """The README's HTTP server (granian, WSGI, ``--workers 2 --respawn-failed-workers``) on a free port."""
+
+    def __init__(self, env: dict[str, str], workers: int = 2):
+        self.port = free_port()
+        self.env = env
+        self.workers = workers
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60) -> GranianServer:
+        import sys
+        import urllib.request
+
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "granian", "--interface", "wsgi", "adplatform.wsgi:application",
+             "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers),
+             "--blocking-threads", "2", "--runtime-threads", "1", "--no-access-log",
+             "--respawn-failed-workers", "--respawn-interval", "0.5"],
+            cwd=Path(__file__).resolve().parents[2], env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:
+                    if response.status == 200 and len(children(self.process.pid)) >= self.workers:
+                        return self
+            except OSError:
+                pass
+            assert self.process.poll() is None, self.output()[-3000:]
+            assert time.monotonic() < deadline, "granian did not start: " + self.output()[-3000:]
+            time.sleep(0.2)
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if getattr(self, "log", None) is not None:
+            self.log.close()
+        self.process = None

@@ -60,8 +60,9 @@ def test_the_worker_resumes_within_seconds_after_redis_is_stopped_and_restarted_
     client = redis.Redis.from_url(url, socket_timeout=2)
     worker = celery_worker_factory("outage", env={"REDIS_URL": url}, pool="prefork")
     worker.wait_ready()
-    for _ in range(200):  # tasks in flight when Redis goes: some received and not yet acknowledged
-        _send_heartbeat(url)
+    with Connection(url) as connection:  # tasks in flight when Redis goes: some received, not yet acknowledged
+        for _ in range(200):
+            heartbeat.apply_async(connection=connection, retry=False)
     assert _wait(lambda: client.get(HEARTBEAT_KEY) is not None, 60), worker.output()[-3000:]
 
     # when: Redis stops for a few seconds under the worker, then comes back empty

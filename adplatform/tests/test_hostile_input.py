@@ -139,6 +139,18 @@ def test_every_write_route_refuses_a_body_over_the_limit_with_413(schema, world,
     [
         ("deep", b"[" * 5000 + b"]" * 5000, 400),
         ("deep object", b'{"a":' * 3000 + b"1" + b"}" * 3000, 400),
+        (
+            "deep but parseable",
+            b'{"events": [{"metadata": '
+            + b"[" * 900
+            + b"]" * 900
+            + b'}], "name": '
+            + b'{"a":' * 900
+            + b"1"
+            + b"}" * 900
+            + b"}",
+            None,
+        ),
         ("nul", json.dumps({"name": "a\x00b", "player": {"id": 1}, "events": ["\x00"]}).encode(), None),
         ("bad utf-8", b'{"name": "\xff\xfe\xfa"}', 400),
         ("not json", b"{'name': 1,", 400),

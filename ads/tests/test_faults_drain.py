@@ -31,7 +31,7 @@ from games.tests.factories import AdContainerFactory
 pytestmark = [pytest.mark.fault, pytest.mark.django_db(transaction=True)]
 
 VIEWABLE = {"duration_ms": 1400, "screen_coverage": 0.031, "visible_fraction": 0.8, "angle_deg": 30}
-DECISIONS = 1500
+DECISIONS = 1000
 
 
 def _streamed_events(container) -> list[dict]:
@@ -54,7 +54,7 @@ def _streamed_events(container) -> list[dict]:
 
 
 def test_a_worker_killed_mid_drain_is_taken_over_within_seconds(celery_worker_factory):
-    # given: 3,000 accepted events waiting in the stream, and two workers
+    # given: 2,000 accepted events waiting in the stream, and two workers
     with mock.patch("games.tasks.asset_sync.delay"), mock.patch("games.tasks.game_sync.delay"):
         container = AdContainerFactory(floor_price_cpm=Decimal("1.99"))
         campaign = CampaignFactory(status="ACTIVE", max_bid=Decimal("5"), pacing="ASAP", total_budget=Decimal("50"))
