@@ -96,3 +96,19 @@ def test_make_run_is_quiet_honours_port_everywhere_and_ends_with_the_banner():
     assert "simulator request failed" not in text
     assert code == 0, final[-3000:]
     assert "Platform stopped." in final
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "url"),
+    [(None, None, "http://127.0.0.1:8000"), ("0.0.0.0", "9001", "http://127.0.0.1:9001"),  # noqa: S104
+     ("::1", "9002", "http://[::1]:9002"), ("10.0.0.5", "80", "http://10.0.0.5:80")],
+)  # fmt: skip
+def test_the_simulator_calls_where_runplatform_serves(monkeypatch, host, port, url):
+    from adplatform.management.commands.simulate_game import _default_base_url
+
+    for name, value in (("HOST", host), ("PORT", port)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    assert _default_base_url() == url

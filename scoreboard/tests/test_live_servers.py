@@ -55,13 +55,20 @@ def test_a_score_committed_through_one_process_reaches_a_viewer_on_another(asgi_
             with await asyncio.to_thread(urllib.request.urlopen, request, timeout=10) as response:
                 assert response.status == 200
 
-            # then: the viewers connected to process B see it, and so does A's
-            message = json.loads(await asyncio.wait_for(on_b.recv(), 5))
-            assert message["type"] == "top10"
-            assert message["entries"][0]["player_id"] == 4242
+            # then: the viewers connected to process B see it, and so does A's. (A board read just before may come
+            # first: Redis pub/sub is server-wide, so another test session on the same server publishing for a
+            # game of the same slug makes the broadcasters read this board early. Each change is sent, in order.)
+            async def board_with_the_score(ws) -> dict:
+                while True:
+                    message = json.loads(await asyncio.wait_for(ws.recv(), 5))
+                    assert message["type"] == "top10"
+                    if message["entries"] and message["entries"][0]["player_id"] == 4242:
+                        return message
+
+            message = await board_with_the_score(on_b)
             assert time.monotonic() - started < 5
-            assert json.loads(await asyncio.wait_for(on_b2.recv(), 5)) == message
-            assert json.loads(await asyncio.wait_for(on_a.recv(), 5)) == message
+            assert await board_with_the_score(on_b2) == message
+            assert await board_with_the_score(on_a) == message
 
     asyncio.run(scenario())
 

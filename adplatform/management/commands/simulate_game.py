@@ -13,6 +13,16 @@ ROSTER_FROM_BOARD = 40  # the game's best players come back to play
 ROSTER_REGULARS = 12  # and so do these made-up regulars, whose scores add up run after run
 
 
+def _default_base_url() -> str:
+    """Where runplatform (`make run`) serves: its HOST and PORT, which it passes to the processes it starts."""
+    host = os.environ.get("HOST") or "127.0.0.1"
+    if host in ("0.0.0.0", "::", "[::]"):  # noqa: S104 - listening everywhere: call it on this machine
+        host = "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{os.environ.get('PORT') or 8000}"
+
+
 class Command(BaseCommand):
     help = (
         "Simulate Roblox game servers against the platform's real HTTP API: players joining and leaving, ad "
@@ -27,8 +37,9 @@ class Command(BaseCommand):
         parser.add_argument("--rate", type=float, default=1.0, help="Scale of activity (2 = twice as busy).")
         parser.add_argument(
             "--base-url",
-            default=f"http://127.0.0.1:{os.environ.get('PORT') or 8000}",
-            help="The platform's address (default http://127.0.0.1:$PORT, port 8000 when PORT is not set).",
+            default=_default_base_url(),
+            help="The platform's address (default http://$HOST:$PORT as `make run` serves it, or "
+            "http://127.0.0.1:8000).",
         )
         parser.add_argument("--api-key", help="The game's API key (with --signing-secret).")
         parser.add_argument("--signing-secret", help="The key's signing secret.")
