@@ -37,7 +37,6 @@ from ads.models import (
     RevenueShareTier,
     RobloxReview,
 )
-from integrations.roblox.errors import RobloxUnavailable
 
 BADGE_COLOURS = {
     ModerationStatus.PENDING: "#b35900",
@@ -606,9 +605,10 @@ class CreativeAdmin(ServiceAdminMixin, admin.ModelAdmin):
         description="Check selected creatives with Roblox again (owner and moderation)", permissions=["change"]
     )
     def roblox_check(self, request, queryset):
-        reviews = [compliance.creative_roblox_check(creative_id=creative.pk) for creative in queryset]
-        summary = ", ".join(f"{c.name}: {c.get_roblox_review_display()}" for c in reviews if c is not None)
-        self.message_user(request, f"Checked with Roblox. {summary}", messages.SUCCESS)
+        # Roblox is asked by a worker (never on the request path); the verdict shows on each creative.
+        for creative in queryset:
+            compliance.creative_roblox_check_queue(creative_id=creative.pk)
+        self.message_user(request, f"{len(queryset)} creative(s) queued for a check with Roblox.", messages.SUCCESS)
 
     @admin.action(description="Record: Roblox approved them (as Ads Manager shows)", permissions=["change"])
     def roblox_record_approved(self, request, queryset):
@@ -720,8 +720,5 @@ class CreativeUploadAdmin(admin.ModelAdmin):
     @admin.action(description="Send or poll selected uploads now", permissions=["change"])
     def process_now(self, request, queryset):
         for upload in queryset:
-            try:
-                compliance.creative_upload_process(upload_id=upload.pk)
-            except RobloxUnavailable as exc:
-                self.message_user(request, f"{upload}: Roblox unavailable ({exc}).", messages.WARNING)
-        self.message_user(request, "Uploads processed.", messages.SUCCESS)
+            compliance.creative_upload_queue(upload_id=upload.pk)
+        self.message_user(request, f"{len(queryset)} upload(s) queued for Roblox.", messages.SUCCESS)
