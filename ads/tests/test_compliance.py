@@ -675,9 +675,9 @@ def test_a_late_worker_leaves_the_creative_unchecked_and_its_check_refuses_it_la
 
     settings.ROBLOX_DATA_API_WAIT_MS = 50
     campaign = CampaignFactory(game=game)
-    with mock.patch("ads.tasks.asset_verdict_task.delay") as queued:  # no worker takes it in time
-        with django_capture_on_commit_callbacks(execute=True):
-            creative = services.creative_create(campaign=campaign, data={"name": "Poster", "roblox_asset_id": 5454})
+    # No worker takes the verdict task in time.
+    with mock.patch("ads.tasks.asset_verdict_task.delay") as queued, django_capture_on_commit_callbacks(execute=True):
+        creative = services.creative_create(campaign=campaign, data={"name": "Poster", "roblox_asset_id": 5454})
     queued.assert_called_once_with(game.pk, 5454)
     assert not rsps.calls  # the web request never called Roblox
     assert creative.roblox_review == RobloxReview.UNCHECKED and not creative.roblox_ready
