@@ -663,6 +663,7 @@ class LedgerEntryAdmin(admin.ModelAdmin):
 class RevenueShareTierInline(admin.TabularInline):
     model = RevenueShareTier
     extra = 0
+    can_delete = False  # a published tier is corrected, not deleted
     fields = ["code", "name", "cptv", "countries", "is_default"]
 
 
@@ -673,6 +674,16 @@ class RevenueShareScheduleAdmin(admin.ModelAdmin):
     list_display = ["name", "effective_from", "intro_days", "after_intro_cptv", "campaign_cap"]
     inlines = [RevenueShareTierInline]
     actions = ["reprice"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a schedule is history: a newer table is a new schedule with its own effective date
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # The table changed: the visits already counted under it are priced again (through the service).
+        from ads import revenue_share
+
+        revenue_share.price_visits()
 
     @admin.action(description="Reprice the qualified visits of campaigns under these schedules", permissions=["change"])
     def reprice(self, request, queryset):
