@@ -37,7 +37,6 @@ from ads.models import (
     RevenueShareTier,
     RobloxReview,
 )
-from integrations.roblox.errors import RobloxUnavailable
 
 BADGE_COLOURS = {
     ModerationStatus.PENDING: "#b35900",
@@ -606,9 +605,10 @@ class CreativeAdmin(ServiceAdminMixin, admin.ModelAdmin):
         description="Check selected creatives with Roblox again (owner and moderation)", permissions=["change"]
     )
     def roblox_check(self, request, queryset):
-        reviews = [compliance.creative_roblox_check(creative_id=creative.pk) for creative in queryset]
-        summary = ", ".join(f"{c.name}: {c.get_roblox_review_display()}" for c in reviews if c is not None)
-        self.message_user(request, f"Checked with Roblox. {summary}", messages.SUCCESS)
+        # Roblox is asked by a worker (never on the request path); the verdict shows on each creative.
+        for creative in queryset:
+            compliance.creative_roblox_check_queue(creative_id=creative.pk)
+        self.message_user(request, f"{len(queryset)} creative(s) queued for a check with Roblox.", messages.SUCCESS)
 
     @admin.action(description="Record: Roblox approved them (as Ads Manager shows)", permissions=["change"])
     def roblox_record_approved(self, request, queryset):
@@ -663,6 +663,7 @@ class LedgerEntryAdmin(admin.ModelAdmin):
 class RevenueShareTierInline(admin.TabularInline):
     model = RevenueShareTier
     extra = 0
+    can_delete = False  # a published tier is corrected, not deleted
     fields = ["code", "name", "cptv", "countries", "is_default"]
 
 
@@ -674,9 +675,15 @@ class RevenueShareScheduleAdmin(admin.ModelAdmin):
     inlines = [RevenueShareTierInline]
     actions = ["reprice"]
 
-    def has_delete_permission(self, request, obj=None) -> bool:
-        # Qualified visits were priced under it: a schedule is history. A new table is a new schedule.
-        return False
+    def has_delete_permission(self, request, obj=None):
+        return False  # a schedule is history: a newer table is a new schedule with its own effective date
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # The table changed: the visits already counted under it are priced again (through the service).
+        from ads import revenue_share
+
+        revenue_share.price_visits()
 
     @admin.action(description="Reprice the qualified visits of campaigns under these schedules", permissions=["change"])
     def reprice(self, request, queryset):
@@ -724,8 +731,5 @@ class CreativeUploadAdmin(admin.ModelAdmin):
     @admin.action(description="Send or poll selected uploads now", permissions=["change"])
     def process_now(self, request, queryset):
         for upload in queryset:
-            try:
-                compliance.creative_upload_process(upload_id=upload.pk)
-            except RobloxUnavailable as exc:
-                self.message_user(request, f"{upload}: Roblox unavailable ({exc}).", messages.WARNING)
-        self.message_user(request, "Uploads processed.", messages.SUCCESS)
+            compliance.creative_upload_queue(upload_id=upload.pk)
+        self.message_user(request, f"{len(queryset)} upload(s) queued for Roblox.", messages.SUCCESS)

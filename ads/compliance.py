@@ -214,26 +214,98 @@ def apply_verdict(creative: Creative, verdict: AssetVerdict) -> bool:
     return changed
 
 
-def verify_new_asset(*, creative: Creative) -> AssetVerdict:
-    """For typed asset ids: refuse (ValidationError) any asset of the creative that is not the game owner's."""
-    verdict, field = assess_creative(creative)
-    if verdict.review == RobloxReview.NOT_OWNED:
-        hint = (
-            " Upload the artwork instead: the platform uploads it as the owner's asset."
-            if field == "roblox_asset_id"
-            else ""
-        )
-        raise ValidationError({field: verdict.note + hint})
-    apply_verdict(creative, verdict)
-    if verdict.retry:
-        transaction.on_commit(lambda: _queue_check(creative.pk))
+# --- typed asset ids on the request path, without waiting on Roblox there (Celery workers call Roblox)
+
+VERDICT_TTL = 300  # seconds a worker's verdict on (game, asset) answers web requests
+VERDICT_PENDING_TTL = 30
+
+
+def _verdict_key(game_id: int, asset_id: int) -> str:
+    return f"compliance:asset-verdict:{game_id}:{asset_id}"
+
+
+def asset_verdict_record(*, game_id: int, roblox_asset_id: int) -> AssetVerdict:
+    """The worker's side: ask Roblox about (game, asset) and keep the verdict briefly for web requests."""
+    import json
+
+    from adplatform.redis import get_redis
+
+    game = Game.objects.filter(pk=game_id).first()
+    verdict = assess_asset(game=game, roblox_asset_id=roblox_asset_id)
+    key = _verdict_key(game_id, roblox_asset_id)
+    try:
+        client = get_redis()
+        client.set(key, json.dumps([verdict.review, verdict.note, verdict.retry]), ex=VERDICT_TTL)
+        client.delete(key + ":pending")
+    except Exception:  # noqa: BLE001 - Redis away: the creative's own check task still records the verdict
+        logger.warning("asset verdict not kept: redis unavailable", extra={"game_id": game_id})
     return verdict
 
 
-def _queue_check(creative_id: int) -> None:
-    from ads.tasks import creative_roblox_check_task
+def _wait_seconds() -> float:
+    return max(0.0, float(getattr(settings, "ROBLOX_DATA_API_WAIT_MS", 1500)) / 1000)
 
-    creative_roblox_check_task.apply_async(args=[creative_id], countdown=30)
+
+def _asset_verdict_for_request(game: Game | None, asset_id: int) -> AssetVerdict | None:
+    """A verdict a worker found for (game, asset): kept, or asked for now and waited on briefly; None if late."""
+    import json
+    import time
+
+    from adplatform.redis import get_redis
+    from ads.tasks import asset_verdict_task
+
+    if game is None or not game.open_cloud_api_key:
+        return assess_asset(game=game, roblox_asset_id=asset_id)  # decided without Roblox
+    key = _verdict_key(game.pk, asset_id)
+    try:
+        client = get_redis()
+        raw = client.get(key)
+        if raw is None:
+            if client.set(key + ":pending", 1, nx=True, ex=VERDICT_PENDING_TTL):
+                asset_verdict_task.delay(game.pk, asset_id)
+            deadline = time.monotonic() + _wait_seconds()
+            while raw is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+                raw = client.get(key)
+    except Exception:  # noqa: BLE001 - Redis or the broker away: decided later by the creative's check task
+        return None
+    if raw is None:
+        return None
+    review, note, retry = json.loads(raw)
+    return AssetVerdict(review, note, retry)
+
+
+def verify_new_asset(*, creative: Creative) -> AssetVerdict:
+    """For typed asset ids: refuse (ValidationError) any asset of the creative that is not the game owner's.
+
+    Roblox is asked by a Celery worker, never by the web request: the request waits at most
+    ``ROBLOX_DATA_API_WAIT_MS`` for the worker's verdict. Without one in time the creative is accepted
+    as not checked yet (it does not serve) and its check task records the verdict, a refusal included.
+    """
+    game = creative.campaign.game
+    worst: tuple[AssetVerdict, str] | None = None
+    late = False
+    for field, asset_id in creative_assets(creative):
+        verdict = _asset_verdict_for_request(game, asset_id)
+        if verdict is None:
+            late = True
+            continue
+        if verdict.review == RobloxReview.NOT_OWNED:
+            hint = " Upload the artwork instead: the platform uploads it as the owner's asset."
+            raise ValidationError({field: verdict.note + (hint if field == "roblox_asset_id" else "")})
+        if worst is None or _REVIEW_RANK.index(verdict.review) < _REVIEW_RANK.index(worst[0].review):
+            worst = (verdict, field)
+    if late:
+        result = AssetVerdict(RobloxReview.UNCHECKED, "Being checked with Roblox.", retry=True)
+        if worst is not None and _REVIEW_RANK.index(worst[0].review) < _REVIEW_RANK.index(result.review):
+            result = worst[0]
+    else:
+        assert worst is not None  # a creative always has its main asset
+        result = worst[0]
+    apply_verdict(creative, result)
+    if result.retry or late:
+        transaction.on_commit(lambda: _queue_check_now(creative.pk))
+    return result
 
 
 @transaction.atomic
@@ -280,6 +352,16 @@ def creatives_reset_review(*, campaign: Campaign) -> int:
     for creative_id in ids:
         transaction.on_commit(lambda cid=creative_id: _queue_check_now(cid))
     return len(ids)
+
+
+def creative_roblox_check_queue(*, creative_id: int) -> None:
+    """Have a worker check a creative with Roblox (the admin's "check again")."""
+    _queue_check_now(creative_id)
+
+
+def creative_upload_queue(*, upload_id: int) -> None:
+    """Have a worker send or poll an upload now (the admin's "process now")."""
+    _queue_upload(upload_id, countdown=0)
 
 
 def _queue_check_now(creative_id: int) -> None:

@@ -83,6 +83,14 @@ def rollup_performance() -> dict:
 
 
 @shared_task(ignore_result=True)
+def asset_verdict_task(game_id: int, roblox_asset_id: int) -> str:
+    """Ask Roblox whether an asset is the game owner's (a web request waits briefly for the answer)."""
+    from ads.compliance import asset_verdict_record
+
+    return asset_verdict_record(game_id=game_id, roblox_asset_id=roblox_asset_id).review
+
+
+@shared_task(ignore_result=True)
 def creative_roblox_check_task(creative_id: int) -> str:
     """Ask Roblox (Open Cloud Assets) about a creative's asset: owner and moderation."""
     from ads.compliance import creative_roblox_check

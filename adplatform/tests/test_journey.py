@@ -126,7 +126,9 @@ def test_owner_and_advertiser_journey(browser, asgi_server_factory, staff_user):
             adv.fill("#id_max_bid", "5")
             adv.fill("#id_total_budget", "50")
             adv.check("input[name=pacing][value=ASAP]")
-            adv.fill("#id_roblox_campaign_id", "rbx-summer-launch")  # from Roblox's Ads Manager
+            # Registered in Roblox Ads Manager for the owner's game (ads/COMPLIANCE.md).
+            adv.fill("#id_roblox_campaign_id", "adint-summer")
+            adv.select_option("#id_game", str(game.pk))
             adv.locator("main").get_by_role("button", name="Create campaign").click()
             expect(adv.locator("#creatives")).to_be_visible()
             campaign = Campaign.objects.get(name="Summer launch")
@@ -135,7 +137,7 @@ def test_owner_and_advertiser_journey(browser, asgi_server_factory, staff_user):
             adv.fill("#id_name", "Billboard art")
             adv.select_option("#id_kind", "DISPLAY")
             adv.fill("#id_roblox_asset_id", "123456789")
-            adv.fill("#id_roblox_placement_id", "placement-summer")  # from Ads Manager too
+            adv.fill("#id_roblox_placement_id", "pl-summer")
             adv.locator("main").get_by_role("button", name="Add creative").click()
             expect(adv.locator(".creatives-table")).to_contain_text("Billboard art")
             creative = Creative.objects.get(name="Billboard art")
@@ -147,6 +149,8 @@ def test_owner_and_advertiser_journey(browser, asgi_server_factory, staff_user):
             advertiser = Advertiser.objects.get(user=adv_user)
             _admin_action(staff, base, "/admin/ads/advertiser/", advertiser.pk, "approve")
             _admin_action(staff, base, "/admin/ads/creative/", creative.pk, "approve")
+            # No Open Cloud key in this journey: staff record Roblox's approval as Ads Manager shows it.
+            _admin_action(staff, base, "/admin/ads/creative/", creative.pk, "roblox_record_approved")
 
             adv.goto(f"{base}/campaigns/{campaign.pk}/")
             adv.locator("main").get_by_role("button", name="Activate").click()

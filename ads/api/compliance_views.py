@@ -37,7 +37,8 @@ class CreativeUploadInputSerializer(InputSerializer):
 
 @extend_schema(tags=["manage: creatives"], parameters=[CAMPAIGN_PK])
 class CampaignUploadsView(APIView):
-    parser_classes = [parsers.MultiPartParser, parsers.FormParser]
+    # JSON too, so a JSON body gets the 400 that says the image must be a file (not a 415).
+    parser_classes = [parsers.MultiPartParser, parsers.FormParser, parsers.JSONParser]
 
     def _campaign(self, request, campaign_pk: int):
         return get_object_or_404(selectors.campaigns_visible_to(request.user), pk=campaign_pk)

@@ -27,12 +27,18 @@ CLOUD = "https://apis.roblox.com"
 GAMES = "https://games.roblox.com"
 
 
+def _worker_answers(game_id, asset_id):
+    """Stands in for a Celery worker that takes the verdict task at once (the request waits for it)."""
+    compliance.asset_verdict_record(game_id=game_id, roblox_asset_id=asset_id)
+
+
 @pytest.fixture(autouse=True)
 def _quiet(monkeypatch):
     from integrations.roblox import http
 
     monkeypatch.setattr(http, "sleep", lambda seconds: None)
     with (
+        mock.patch("ads.tasks.asset_verdict_task.delay", side_effect=_worker_answers),
         mock.patch("games.tasks.asset_sync.delay"),
         mock.patch("games.tasks.game_sync.delay"),
         mock.patch("ads.tasks.creative_roblox_check_task.delay"),
@@ -472,9 +478,14 @@ def test_the_admin_records_roblox_approval_and_rechecks_through_the_services(cli
     creative.refresh_from_db()
     assert creative.roblox_review == RobloxReview.APPROVED and "Ads Manager" in creative.roblox_review_note
 
+    # "Check again" hands the check to a worker (never Roblox on the request path); the worker records it.
+    from ads.tasks import creative_roblox_check_task
+
+    client.post(changelist, {"action": "roblox_check", "_selected_action": [creative.pk]})
+    creative_roblox_check_task.delay.assert_called_with(creative.pk)
     roblox_game(rsps, game)
     cloud_asset(rsps, creative.roblox_asset_id, creator={"userId": "1"})
-    client.post(changelist, {"action": "roblox_check", "_selected_action": [creative.pk]})
+    creative_roblox_check_task(creative.pk)
     creative.refresh_from_db()
     assert creative.roblox_review == RobloxReview.NOT_OWNED
 
@@ -655,3 +666,35 @@ def test_the_management_api_hides_another_advertisers_uploads(token_client, game
     campaign = CampaignFactory(game=game)
     client = token_client(AdvertiserFactory().user)
     assert client.get(f"/api/v1/manage/campaigns/{campaign.pk}/uploads/").status_code == 404
+
+
+def test_a_late_worker_leaves_the_creative_unchecked_and_its_check_refuses_it_later(
+    rsps, game, settings, django_capture_on_commit_callbacks
+):
+    from ads.tasks import creative_roblox_check_task
+
+    settings.ROBLOX_DATA_API_WAIT_MS = 50
+    campaign = CampaignFactory(game=game)
+    # No worker takes the verdict task in time.
+    with mock.patch("ads.tasks.asset_verdict_task.delay") as queued, django_capture_on_commit_callbacks(execute=True):
+        creative = services.creative_create(campaign=campaign, data={"name": "Poster", "roblox_asset_id": 5454})
+    queued.assert_called_once_with(game.pk, 5454)
+    assert not rsps.calls  # the web request never called Roblox
+    assert creative.roblox_review == RobloxReview.UNCHECKED and not creative.roblox_ready
+    creative_roblox_check_task.delay.assert_called_with(creative.pk)
+    roblox_game(rsps, game)
+    cloud_asset(rsps, 5454, creator={"userId": "999"})
+    creative_roblox_check_task(creative.pk)
+    creative.refresh_from_db()
+    assert creative.roblox_review == RobloxReview.NOT_OWNED and "not to the game's owner" in creative.roblox_review_note
+
+
+def test_a_verdict_a_worker_found_answers_the_next_request_without_asking_again(rsps, game):
+    campaign = CampaignFactory(game=game)
+    roblox_game(rsps, game)
+    cloud_asset(rsps, 5555)
+    services.creative_create(campaign=campaign, data={"name": "A", "roblox_asset_id": 5555})
+    calls = len(rsps.calls)
+    second = services.creative_create(campaign=campaign, data={"name": "B", "roblox_asset_id": 5555})
+    assert second.roblox_review == RobloxReview.APPROVED
+    assert len(rsps.calls) == calls

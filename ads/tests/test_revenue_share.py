@@ -215,3 +215,19 @@ def test_the_periodic_job_collects_only_new_engagements_by_watermark(game, campa
     assert task() == 1
     assert task() == 0
     assert QualifiedVisit.objects.count() == 2
+
+
+def test_the_admin_reprice_action_prices_visits_again_and_schedules_are_not_deleted(client, staff_user, game,
+                                                                                     campaign_2027):  # fmt: skip
+    from ads.models import RevenueShareSchedule, RevenueShareTier
+
+    engagement(campaign_2027, game=game, at=START_2027 + timedelta(days=1))
+    collect()
+    RevenueShareTier.objects.filter(code="US").update(cptv=Decimal("3.00"))
+    client.force_login(staff_user)
+    schedule = RevenueShareSchedule.objects.get()
+    client.post(reverse("admin:ads_revenueshareschedule_changelist"),
+                {"action": "reprice", "_selected_action": [schedule.pk]})  # fmt: skip
+    assert QualifiedVisit.objects.get().cost == Decimal("0.003")
+    page = client.get(reverse("admin:ads_revenueshareschedule_change", args=[schedule.pk])).content.decode()
+    assert "United States" in page and "deletelink" not in page
