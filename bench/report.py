@@ -123,7 +123,7 @@ def main() -> None:
         ]
     text = "\n".join(lines)
     old = RESULTS.read_text() if RESULTS.exists() else ""
-    for kept in ("Scores", "WSGI server", "Pacing"):  # sections their own scripts write
+    for kept in ("Scores", "WSGI server", "Pacing", "RELIABILITY"):  # sections their own scripts or tests write
         section = re.search(rf"^## {kept}\n.*?(?=^## |\Z)", old, re.S | re.M)
         if section:
             text = text.rstrip("\n") + "\n\n" + section.group(0)

@@ -141,10 +141,6 @@ def test_owner_and_advertiser_journey(browser, asgi_server_factory, staff_user):
             adv.locator("main").get_by_role("button", name="Add creative").click()
             expect(adv.locator(".creatives-table")).to_contain_text("Billboard art")
             creative = Creative.objects.get(name="Billboard art")
-            # Roblox moderated the owner's asset (its check runs in a worker against Roblox; recorded here)
-            from ads import compliance
-
-            compliance.creative_roblox_review_record(creative=creative, review="APPROVED", by=staff_user)
 
             advertiser = Advertiser.objects.get(user=adv_user)
             _admin_action(staff, base, "/admin/ads/advertiser/", advertiser.pk, "approve")
