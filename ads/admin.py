@@ -22,6 +22,7 @@ from django.forms.models import BaseInlineFormSet
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
+from adplatform.admin_money import MoneyAdminMixin
 from ads import compliance, selectors, services
 from ads.models import (
     Advertiser,
@@ -307,7 +308,7 @@ class CampaignAdminForm(forms.ModelForm):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class CampaignAdmin(MoneyAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
     form = CampaignAdminForm
     list_display = [
         "name",
@@ -487,7 +488,7 @@ class CreativeAdminForm(forms.ModelForm):
 
 
 @admin.register(Creative)
-class CreativeAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class CreativeAdmin(MoneyAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
     """The moderation queue: pending creatives first, oldest first."""
 
     form = CreativeAdminForm
@@ -638,7 +639,7 @@ class CreativeAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):
+class LedgerEntryAdmin(MoneyAdminMixin, admin.ModelAdmin):
     """The money record is append-only: written by the charging code, never edited by hand."""
 
     list_display = ["created_at", "campaign", "kind", "amount", "decision_id", "note", "created_by"]
@@ -668,7 +669,7 @@ class RevenueShareTierInline(admin.TabularInline):
 
 
 @admin.register(RevenueShareSchedule)
-class RevenueShareScheduleAdmin(admin.ModelAdmin):
+class RevenueShareScheduleAdmin(MoneyAdminMixin, admin.ModelAdmin):
     """Roblox's published revenue share, as data: a new table is a new schedule with its effective date."""
 
     list_display = ["name", "effective_from", "intro_days", "after_intro_cptv", "campaign_cap"]
@@ -694,7 +695,7 @@ class RevenueShareScheduleAdmin(admin.ModelAdmin):
 
 
 @admin.register(QualifiedVisit)
-class QualifiedVisitAdmin(admin.ModelAdmin):
+class QualifiedVisitAdmin(MoneyAdminMixin, admin.ModelAdmin):
     """Counted from the stored engagements (ads.revenue_share); read only."""
 
     list_display = ["engaged_at", "campaign", "game_id", "player_id", "session", "country", "tier", "cost"]

@@ -14,6 +14,7 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_post_parameters
 
+from adplatform.admin_money import MoneyAdminMixin
 from games import services
 from games.models import (
     AdContainer,
@@ -206,7 +207,7 @@ class AdContainerAdminForm(forms.ModelForm):
 
 
 @admin.register(AdContainer)
-class AdContainerAdmin(ServiceSaveMixin, admin.ModelAdmin):
+class AdContainerAdmin(MoneyAdminMixin, ServiceSaveMixin, admin.ModelAdmin):
     form = AdContainerAdminForm
     list_display = ["name", "game", "type", "status", "placement", "width_studs", "height_studs",
                     "floor_price_cpm", "updated_at"]  # fmt: skip

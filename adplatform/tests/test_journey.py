@@ -174,11 +174,11 @@ def test_owner_and_advertiser_journey(browser, asgi_server_factory, staff_user):
                 "--api-key", key,
                 "--signing-secret", secret,
                 "--game", slug,
-                "--duration", "6",
+                "--duration", "8",
                 "--servers", "1",
-                "--players", "6",
+                "--players", "10",
                 "--rate", "4",
-                "--seed", "7",  # repeatable: impressions that land inside the 6 s
+                "--seed", "7",  # repeatable: impressions that land inside the 8 s
                 stdout=out,
             )  # fmt: skip
 

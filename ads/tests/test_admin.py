@@ -472,3 +472,15 @@ def test_staff_moderate_in_a_real_browser(live_server, page, staff_user):
     assert (sharp.moderation_status, sharp.moderated_by) == ("APPROVED", staff_user)
     assert (brand.approval, brand.approved_by) == ("APPROVED", staff_user)
     assert services.activation_problems(campaign) == []
+
+
+def test_admin_lists_and_forms_show_money_the_platform_way(admin_client):
+    """``$4.00`` in lists and ``4`` in inputs, never ``4.000000`` (issue 20: one money format everywhere)."""
+    from ads.tests.factories import CampaignFactory
+
+    campaign = CampaignFactory(max_bid=Decimal("4.000000"), daily_budget=Decimal("1250.500000"))
+    listing = admin_client.get("/admin/ads/campaign/").content.decode()
+    assert "$4.00" in listing and "$1,250.50" in listing
+    assert "4.000000" not in listing and "1250.500000" not in listing
+    form = admin_client.get(f"/admin/ads/campaign/{campaign.pk}/change/").content.decode()
+    assert 'value="4"' in form and "4.000000" not in form
