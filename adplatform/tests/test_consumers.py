@@ -1,7 +1,20 @@
 import pytest
+import pytest_asyncio
 from channels.testing import WebsocketCommunicator
 
 from adplatform.asgi import application
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def _layer_closed_after_each_test():
+    """Close the channel layer's Redis pools inside the test's own event loop, so that no receive or pool task
+    is left for the loop's teardown to cancel (seen to hang that teardown on the embedded Redis)."""
+    yield
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    if hasattr(layer, "close_pools"):
+        await layer.close_pools()
 
 
 @pytest.mark.asyncio
