@@ -8,6 +8,7 @@ The server is the production stack: granian (WSGI) workers or uvicorn (ASGI), DE
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import http.client
 import json
@@ -36,6 +37,8 @@ BENCH_REDIS_DB = 14
 def setup_django() -> dict[str, str]:
     """Point this process at a scratch database and Redis db; return the env for server processes."""
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+    # DEBUG is off, as in production, so the secrets at rest need their key (a Fernet key: 32 bytes, base64)
+    os.environ.setdefault("FIELD_ENCRYPTION_KEYS", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
     os.environ["DEBUG"] = "false"
     os.environ["STATIC_MANIFEST"] = "false"
     os.environ["LOG_LEVEL"] = "WARNING"
