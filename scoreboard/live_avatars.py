@@ -15,6 +15,7 @@ import logging
 from collections.abc import Iterable
 
 import redis
+from celery import current_app
 
 from adplatform.redis import get_redis
 from integrations.roblox import cache
@@ -27,6 +28,9 @@ logger = logging.getLogger(__name__)
 SIZE = "150x150"
 KIND = f"avatar_headshot:{SIZE}:Png:0"
 ASK_AGAIN_MS = 60_000  # a player whose picture was asked for is not asked again for this long (any process)
+
+
+FETCH_TASK = "scoreboard.tasks.avatar_headshots_fetch"
 
 
 def _asked_key(user_id: int) -> str:
@@ -58,10 +62,10 @@ def request_fetch(user_ids: list[int], *, slug: str | None = None) -> list[int]:
         return []
     if not fresh:
         return []
-    from scoreboard.tasks import avatar_headshots_fetch
-
     try:
-        avatar_headshots_fetch.delay(fresh, slug)
+        # By name in the Celery registry, not imported: the task calls this module (scoreboard.apps imports the
+        # tasks at start-up, so the name is registered in every process).
+        current_app.tasks[FETCH_TASK].delay(fresh, slug)
     except Exception:  # the broker is down: the page keeps its placeholders, the next minute asks again
         logger.warning("avatar fetch not queued", exc_info=True, extra={"count": len(fresh)})
         return []

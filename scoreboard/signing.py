@@ -29,11 +29,14 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
 from adplatform.api.errors import DomainError
-from scoreboard.services import SigningKey
+
+if TYPE_CHECKING:  # a type only: services imports this module
+    from scoreboard.services import SigningKey
 
 PREFIX = "ssk1"
 DEFAULT_TTL_SECONDS = 3600
