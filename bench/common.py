@@ -30,8 +30,10 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BENCH_DB = "adplatform_bench"
-BENCH_REDIS_DB = 14
+# The scratch database and Redis db (emptied by each run): BENCH_DB / BENCH_REDIS_DB choose others, e.g. when
+# a test run uses db 14 on the same Redis.
+BENCH_DB = os.environ.get("BENCH_DB", "adplatform_bench")
+BENCH_REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "14"))
 
 
 def setup_django() -> dict[str, str]:
@@ -432,3 +434,87 @@ def write_result(name: str, payload: dict) -> None:
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / f"{name}.json").write_text(json.dumps(payload, indent=2, default=str))
+
+
+# --------------------------------------------------------------------------- wrk, the independent client
+
+# wrk (Debian's package, C and LuaJIT) drives throughput runs: a client that is not this project's code and
+# costs the server's machine little CPU. The bench supplies two Lua functions: ``request()`` (wrk's own hook)
+# and ``classify(status, body)`` returning a counter's name; every response is classified, and ``done``
+# prints the counters and wrk's figures as one JSON line.
+_WRK_PRELUDE = """
+local threads = {}
+counts = {}
+function setup(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+function init(args)
+  counts = {}
+end
+function response(status, headers, body)
+  local name = classify(status, body)
+  counts[name] = (counts[name] or 0) + 1
+end
+function done(summary, latency, requests)
+  local totals = {}
+  for _, t in ipairs(threads) do
+    local c = t:get("counts")
+    for k, v in pairs(c) do totals[k] = (totals[k] or 0) + v end
+  end
+  local parts = {}
+  for k, v in pairs(totals) do table.insert(parts, string.format('"%s":%d', k, v)) end
+  local e = summary.errors
+  io.write(string.format('WRKJSON {"requests":%d,"duration_us":%d,"socket_errors":%d,"timeouts":%d,'
+    .. '"non2xx":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d,"counts":{%s}}\\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write, e.timeout, e.status,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
+    table.concat(parts, ",")))
+end
+"""
+
+
+@dataclass
+class WrkResult:
+    requests: int
+    seconds: float
+    socket_errors: int
+    non2xx: int
+    p50_ms: float
+    p99_ms: float
+    counts: dict[str, int]
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+def wrk(host: str, port: int, lua: str, *, duration: float, connections: int = 8, threads: int = 1) -> WrkResult:
+    """One wrk run of ``duration`` seconds; ``lua`` defines ``request()`` and ``classify(status, body)``."""
+    import shutil
+
+    binary = shutil.which("wrk")
+    if binary is None:
+        raise RuntimeError("wrk is not installed (Debian: apt-get install wrk)")
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        script.write(lua + "\n" + _WRK_PRELUDE)
+        script.flush()
+        out = subprocess.run(
+            [binary, "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(duration))}s",
+             "--timeout", "10s", "-s", script.name, f"http://{host}:{port}/"],
+            capture_output=True, text=True, timeout=duration + 60, check=True,
+        )  # fmt: skip
+    line = next((x for x in out.stdout.splitlines() if x.startswith("WRKJSON ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no result: {out.stdout[-2000:]} {out.stderr[-2000:]}")
+    data = json.loads(line.removeprefix("WRKJSON "))
+    return WrkResult(
+        requests=data["requests"], seconds=data["duration_us"] / 1e6,
+        socket_errors=data["socket_errors"] + data["timeouts"], non2xx=data["non2xx"],
+        p50_ms=data["p50_us"] / 1000, p99_ms=data["p99_us"] / 1000, counts=data["counts"],
+    )  # fmt: skip
+
+
+def lua_string(value: str) -> str:
+    """``value`` as a Lua string literal."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
