@@ -97,12 +97,22 @@ def state_key(campaign_id: int) -> str:
     return f"{_tag(campaign_id)}:budget"
 
 
+def daily_key_prefix(campaign_id: int) -> str:
+    """``daily_key`` without its day (the decision engine keeps it per campaign and appends the day)."""
+    return f"{_tag(campaign_id)}:day:"
+
+
 def daily_key(campaign_id: int, day: str) -> str:
-    return f"{_tag(campaign_id)}:day:{day}"
+    return daily_key_prefix(campaign_id) + day
+
+
+def frequency_key_prefix(campaign_id: int) -> str:
+    """``frequency_key`` without its player (kept per campaign by the decision engine)."""
+    return f"{_tag(campaign_id)}:fcap:"
 
 
 def frequency_key(campaign_id: int, player_id: int) -> str:
-    return f"{_tag(campaign_id)}:fcap:{player_id}"
+    return frequency_key_prefix(campaign_id) + str(player_id)
 
 
 def _rebuild_lock_key(campaign_id: int) -> str:

@@ -46,6 +46,7 @@ from games.models import AdContainer, AssetModeration, ContainerStatus, Playlist
 logger = logging.getLogger(__name__)
 
 CENT = Decimal("0.01")
+CENT_MICROS = 10_000
 SIX = Decimal("0.000001")
 PRIOR_CTR = Decimal("0.01")  # 1% expected click-through before a campaign has history
 PRIOR_WEIGHT = 1000  # the prior counts as this many impressions
@@ -87,6 +88,22 @@ class CampaignInfo:
     container_types: frozenset[str]
     creatives: dict[str, tuple[CreativeInfo, ...]]
     roblox_ad_campaign_id: str = ""  # Roblox Ads Manager's ad-integration campaign id (compliance)
+    # Derived once per index build, not per request: the effective CPM in micros (the auction's integer
+    # arithmetic) and the campaign's Redis key names (ads.budget names them).
+    ecpm_micros: int = field(init=False, repr=False, compare=False)
+    state_key: str = field(init=False, repr=False, compare=False)
+    daily_prefix: str = field(init=False, repr=False, compare=False)
+    frequency_prefix: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        derived = {
+            "ecpm_micros": budget.to_micros(self.ecpm.quantize(SIX)),
+            "state_key": budget.state_key(self.id),
+            "daily_prefix": budget.daily_key_prefix(self.id),
+            "frequency_prefix": budget.frequency_key_prefix(self.id),
+        }
+        for name, value in derived.items():
+            object.__setattr__(self, name, value)  # a frozen dataclass sets its derived fields once
 
 
 @dataclass(frozen=True)
@@ -379,8 +396,25 @@ class Player:
 class Candidate:
     campaign: CampaignInfo
     creative: CreativeInfo
-    price_cpm: Decimal = Decimal("0")  # clearing price in eCPM terms
-    charge: Decimal = Decimal("0")  # what a win reserves: CPM price / 1000, or the CPC price
+    price_micros: int = 0  # clearing price in eCPM terms, in millionths of a dollar
+    charge_micros: int = 0  # what a win reserves: CPM price / 1000, or the CPC price, in micros
+
+    @property
+    def price_cpm(self) -> Decimal:
+        return Decimal(self.price_micros).scaleb(-6)
+
+    @property
+    def charge(self) -> Decimal:
+        return Decimal(self.charge_micros).scaleb(-6)
+
+    @property
+    def price_text(self) -> str:
+        """The clearing CPM with its six decimals, as the API and the stream carry it."""
+        return _micros_text(self.price_micros)
+
+
+def _micros_text(micros: int) -> str:
+    return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
 
 def _statically_eligible(c: CampaignInfo, container: ContainerInfo) -> bool:
@@ -449,22 +483,28 @@ def run_auction(candidates: list[Candidate], floor: Decimal, rng: random.Random)
     A winner pays the larger of the best effective CPM below it from *another* advertiser and the
     floor, plus 0.01, never more than its own effective CPM. Bids under the floor do not take part.
     """
-    bidding = [c for c in candidates if c.campaign.ecpm >= floor and c.campaign.ecpm > 0]
-    rng.shuffle(bidding)
-    bidding.sort(key=lambda c: c.campaign.ecpm, reverse=True)
+    # In integer micros (prices have six decimals; the index quantized every effective CPM): exact, and
+    # several times cheaper than Decimal arithmetic on the hot path. CPC charges divide by the CTR estimate,
+    # which only Decimal does exactly, so they keep it.
+    floor_micros = budget.to_micros(floor)
+    bidding = [c for c in candidates if c.campaign.ecpm_micros >= floor_micros and c.campaign.ecpm_micros > 0]
+    random_key = rng.random
+    # best first; equal effective CPMs in random order (one draw each: a uniform tie-break)
+    bidding.sort(key=lambda c: (c.campaign.ecpm_micros, random_key()), reverse=True)
     for i, cand in enumerate(bidding):
+        campaign = cand.campaign
         runner_up = next(
-            (o.campaign.ecpm for o in bidding[i + 1 :] if o.campaign.advertiser_id != cand.campaign.advertiser_id),
-            Decimal("0"),
+            (o.campaign.ecpm_micros for o in bidding[i + 1 :] if o.campaign.advertiser_id != campaign.advertiser_id),
+            0,
         )
-        price = min(cand.campaign.ecpm, max(runner_up, floor) + CENT).quantize(SIX)
-        cand.price_cpm = price
-        if cand.campaign.pricing == Pricing.CPC:
-            cpc = (price / (cand.campaign.ctr * 1000)).quantize(SIX, rounding=ROUND_HALF_UP)
-            cand.charge = min(cand.campaign.bid, cpc)
+        price = min(campaign.ecpm_micros, max(runner_up, floor_micros) + CENT_MICROS)
+        cand.price_micros = price
+        if campaign.pricing == Pricing.CPC:
+            cpc = (Decimal(price).scaleb(-6) / (campaign.ctr * 1000)).quantize(SIX, rounding=ROUND_HALF_UP)
+            cand.charge_micros = budget.to_micros(min(campaign.bid, cpc))
         else:
-            cand.charge = (price / 1000).quantize(SIX, rounding=ROUND_HALF_UP)
-    return [c for c in bidding if c.charge > 0]
+            cand.charge_micros = (price + 500) // 1000  # price / 1000, rounded half up, in micros
+    return [c for c in bidding if c.charge_micros > 0]
 
 
 @dataclass
@@ -481,6 +521,7 @@ class DecisionEngine:
         self._reloading = False
         self._rng = random.Random()  # noqa: S311 - auction tie-breaks, not secrets
         self.clock = clock  # injected in the pacing simulation
+        self._day: tuple[int, str] = (-1, "")
 
     # -- index lifecycle
 
@@ -582,7 +623,7 @@ class DecisionEngine:
                 )
             except redis.RedisError:
                 logger.warning("decision degraded: redis unavailable")
-                metrics.DECISIONS.labels(outcome="unfilled", reason="degraded").inc()
+                metrics.decision_counted("unfilled", "degraded")
                 metrics.DECISION_LATENCY.observe(time.perf_counter() - started)
                 return DecisionResult({"filled": False, "reason": "degraded"}, "unfilled", "degraded")
             if status == STALE:
@@ -603,7 +644,7 @@ class DecisionEngine:
             break
         else:  # the index kept moving: serve nothing rather than from an index known to be old
             metrics.DECISION_LATENCY.observe(time.perf_counter() - started)
-            metrics.DECISIONS.labels(outcome="unfilled", reason="degraded").inc()
+            metrics.decision_counted("unfilled", "degraded")
             return DecisionResult({"filled": False, "reason": "degraded"}, "unfilled", "degraded")
         metrics.DECISION_LATENCY.observe(time.perf_counter() - started)
         if refusal:
@@ -612,11 +653,11 @@ class DecisionEngine:
         if status > 0:
             cand = ranked[status - 1]
             metrics.RESERVATIONS.inc()
-            metrics.DECISIONS.labels(outcome="campaign", reason="").inc()
+            metrics.decision_counted("campaign", "")
             claims = tokens.TrackingClaims(
                 decision_id=decision_id, container_id=container.id, game_id=game_id, player_id=player.id,
                 campaign_id=cand.campaign.id, creative_id=cand.creative.id, pricing=cand.campaign.pricing,
-                price_micros=budget.to_micros(cand.charge), issued_at=int(now), expires_at=int(expires),
+                price_micros=cand.charge_micros, issued_at=int(now), expires_at=int(expires),
             )  # fmt: skip
             body = {
                 "filled": True,
@@ -626,7 +667,7 @@ class DecisionEngine:
                 "campaign_id": cand.campaign.id,
                 "roblox_ad_campaign_id": cand.campaign.roblox_ad_campaign_id,
                 "creative": cand.creative.payload,
-                "price_cpm": f"{cand.price_cpm:.6f}",
+                "price_cpm": cand.price_text,
                 "pricing": cand.campaign.pricing,
                 "tracking_token": tokens.sign(claims),
             }
@@ -634,7 +675,7 @@ class DecisionEngine:
         if refusal and reason == "no_eligible_campaign":
             reason = refusal
         if house is not None:
-            metrics.DECISIONS.labels(outcome="house", reason=reason).inc()
+            metrics.decision_counted("house", reason)
             claims = tokens.TrackingClaims(
                 decision_id=decision_id, container_id=container.id, game_id=game_id, player_id=player.id,
                 campaign_id=None, creative_id=None, pricing="", price_micros=0, issued_at=int(now),
@@ -649,7 +690,7 @@ class DecisionEngine:
                 "tracking_token": tokens.sign(claims),
             }
             return DecisionResult(body, "house", reason)
-        metrics.DECISIONS.labels(outcome="unfilled", reason=reason).inc()
+        metrics.decision_counted("unfilled", reason)
         return DecisionResult({"filled": False, "reason": reason, "decision_id": decision_id}, "unfilled", reason)
 
     def _unknown_container(self, index: ServingIndex, container_id: int) -> tuple[ServingIndex, ContainerInfo | None]:
@@ -682,15 +723,19 @@ class DecisionEngine:
 
     def _script_call(self, ranked, player, now, dt, expires, record, version, allow_missing):
         keys = [DECISION_STREAM, SERVING_VERSION_KEY]
-        day = budget.day_stamp(dt)
+        day_number, day = self._day
+        if day_number != int(now // 86400):  # the day's stamp, formatted once a day rather than per decision
+            day = budget.day_stamp(dt)
+            self._day = (int(now // 86400), day)
         lookahead = settings.PACING_LOOKAHEAD_SECONDS
+        player_id = str(player.id)
         packed = []
         for cand in ranked:
             c = cand.campaign
-            keys += [budget.state_key(c.id), budget.daily_key(c.id, day), budget.frequency_key(c.id, player.id)]
-            elapsed, share = pacing_shares(c, now, lookahead)
-            packed.append([budget.to_micros(cand.charge), c.cap_count, c.cap_period, elapsed, share, str(c.id),
-                           str(cand.creative.id), c.pricing, str(cand.price_cpm)])  # fmt: skip
+            keys += [c.state_key, c.daily_prefix + day, c.frequency_prefix + player_id]
+            elapsed, share = pacing_shares(c, now, lookahead) if c.pacing == Pacing.EVEN else (-1.0, 0.0)
+            packed.append([cand.charge_micros, c.cap_count, c.cap_period, elapsed, share, str(c.id),
+                           str(cand.creative.id), c.pricing, cand.price_text])  # fmt: skip
         args = [_dumps(record), len(ranked), int(expires), _dumps(packed) if packed else "", str(version),
                 "1" if allow_missing else "0"]  # fmt: skip
         return keys, args
