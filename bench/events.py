@@ -87,7 +87,7 @@ def main() -> None:
     from ads.models import AdEngagement
     from games.models import AdContainer
 
-    key, containers, _ = seed()
+    key, containers, _ = seed(10, 4)
     game_id = AdContainer.objects.get(pk=containers[0]).game_id
     decisions = make_decisions(game_id, containers, 3000)
 

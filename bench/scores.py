@@ -329,6 +329,7 @@ def main() -> None:
         },
     }
     print(json.dumps(result, indent=2))
+    common.write_result("scores", result)
     if not args.no_write:
         write_section(result, command)
         print(f"written to {RESULTS.relative_to(common.ROOT)}")

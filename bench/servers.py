@@ -107,6 +107,7 @@ def main() -> None:
         "errors": errors,
     }
     print(json.dumps(result, indent=2))
+    common.write_result("servers", result)
     if errors:
         raise SystemExit(f"{errors} requests failed")
     if not args.no_write:
