@@ -329,15 +329,18 @@ def _classify(records: list[dict[str, Any]]) -> list[tuple[EngagementRow, budget
             )
 
     now = timezone.now()
+    # read once per batch, not per event: each settings access goes through Django's lazy object
+    max_per_player, max_per_server = settings.EVENTS_MAX_PER_PLAYER_MINUTE, settings.EVENTS_MAX_PER_SERVER_MINUTE
+    human_click = HUMAN_CLICK_MS / 1000
     rows: list[tuple[EngagementRow, budget.Charge | None]] = []
     for r in sorted(records, key=lambda r: (r["o"], r["t"] != _IMPRESSION)):
         h = history[r["d"]]
         kind, at = r["t"], r["o"]
         viewable = kind == _IMPRESSION and is_viewable(r["w"])
         reason = ""
-        if r.get("pr", 0) > settings.EVENTS_MAX_PER_PLAYER_MINUTE:
+        if r.get("pr", 0) > max_per_player:
             reason = "rate_player"
-        elif r.get("sr", 0) > settings.EVENTS_MAX_PER_SERVER_MINUTE:
+        elif r.get("sr", 0) > max_per_server:
             reason = "rate_server"
         elif kind == _IMPRESSION:
             if viewable and h["billable"]:
@@ -345,8 +348,8 @@ def _classify(records: list[dict[str, Any]]) -> list[tuple[EngagementRow, budget
         elif kind == _CLICK:
             if h["impression_at"] is None:
                 reason = "click_without_impression"
-            elif at - h["impression_at"] < HUMAN_CLICK_MS / 1000 or (
-                h["last_click"] is not None and at - h["last_click"] < HUMAN_CLICK_MS / 1000
+            elif at - h["impression_at"] < human_click or (
+                h["last_click"] is not None and at - h["last_click"] < human_click
             ):
                 reason = "click_too_fast"
         charge_kind = None
