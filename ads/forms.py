@@ -1,7 +1,7 @@
 """Forms of the advertiser console. They check the shape of the input and build the
 dicts the services in ``ads.services`` take; the services own every business rule
 and raise field errors that the views put back on these forms
-(``adplatform.forms.apply_validation_error`` with each form's ``field_map``)."""
+(``adplatform.core.forms.apply_validation_error`` with each form's ``field_map``)."""
 
 from __future__ import annotations
 

@@ -112,7 +112,7 @@ def money(campaign_ids: list[int], since) -> dict:
     in the order PostgreSQL holds them (drained from the stream); Redis's own count beyond the budget is
     reported beside it. Both must be 0.
     """
-    from adplatform.redis import get_redis
+    from adplatform.core.redis import get_redis
     from ads import budget
     from ads.models import Campaign, Decision
     from ads.streams import drain_decisions

@@ -10,13 +10,13 @@ import pytest
 from django.conf import settings
 from django.test import Client, RequestFactory, override_settings
 
-from adplatform import middleware
-from adplatform.middleware import FAST_LANE_MIDDLEWARE, FAST_LANE_PATHS, GameServerFastLane
+from adplatform.core import middleware
+from adplatform.core.middleware import FAST_LANE_MIDDLEWARE, FAST_LANE_PATHS, GameServerFastLane
 from games.tests.factories import AdContainerFactory, GameFactory, make_api_key
 
 pytestmark = pytest.mark.django_db
 
-FULL_CHAIN = [m for m in settings.MIDDLEWARE if m != "adplatform.middleware.GameServerFastLane"]
+FULL_CHAIN = [m for m in settings.MIDDLEWARE if m != "adplatform.core.middleware.GameServerFastLane"]
 
 
 def _requests(raw_key: str, container_id: int) -> list[tuple[str, dict, dict]]:
@@ -106,14 +106,14 @@ def test_each_request_of_the_lane_has_its_access_log_line(caplog):
 def test_the_lane_leaves_out_only_what_the_hot_endpoints_do_not_need():
     """A middleware added to the project must be added to the lane too, or said here why it is not."""
     not_needed = {
-        "adplatform.middleware.GameServerFastLane",
+        "adplatform.core.middleware.GameServerFastLane",
         # skipped on the game-server paths anyway
-        "adplatform.middleware.PrometheusBeforeMiddleware",
-        "adplatform.middleware.PrometheusAfterMiddleware",
-        "adplatform.middleware.SessionMiddleware",
-        "adplatform.middleware.AuthenticationMiddleware",
-        "adplatform.middleware.MessageMiddleware",
-        "adplatform.middleware.XFrameOptionsMiddleware",
+        "adplatform.core.middleware.PrometheusBeforeMiddleware",
+        "adplatform.core.middleware.PrometheusAfterMiddleware",
+        "adplatform.core.middleware.SessionMiddleware",
+        "adplatform.core.middleware.AuthenticationMiddleware",
+        "adplatform.core.middleware.MessageMiddleware",
+        "adplatform.core.middleware.XFrameOptionsMiddleware",
         "whitenoise.middleware.WhiteNoiseMiddleware",  # static files only
         "django.middleware.common.CommonMiddleware",  # host check and Content-Length: done by the lane
         "django.middleware.csrf.CsrfViewMiddleware",  # the hot views are CSRF-exempt (checked below)

@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from adplatform.redis import reset_redis_client
+from adplatform.core.redis import reset_redis_client
 
 
 @pytest.mark.django_db
@@ -57,7 +57,7 @@ def test_pages_carry_security_headers(client):
 def test_game_server_paths_skip_the_browser_middleware_and_keep_the_rest(client):
     """Sessions, the user, messages and frame options are for pages; the game-server API keeps the
     request id, the security headers, the metrics and the access log."""
-    from adplatform.middleware import GAME_SERVER_PATHS
+    from adplatform.core.middleware import GAME_SERVER_PATHS
 
     assert GAME_SERVER_PATHS.match("/api/v1/decisions")
     assert GAME_SERVER_PATHS.match("/api/v1/events")
