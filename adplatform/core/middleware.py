@@ -1,4 +1,4 @@
-"""Request id, security headers and the access log."""
+"""Request id, security headers, the access log, and the game servers' fast lane."""
 
 from __future__ import annotations
 
@@ -8,74 +8,12 @@ import time
 import uuid
 
 from django.conf import settings
-from django.contrib.auth import middleware as auth_middleware
-from django.contrib.messages import middleware as messages_middleware
-from django.contrib.sessions import middleware as sessions_middleware
-from django.middleware import clickjacking
-from django_prometheus import middleware as prometheus_middleware
 
 from adplatform.core.logging import request_id_var
 
 access_logger = logging.getLogger("adplatform.access")
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-
-# The game-server hot paths: authenticated by API key or score token only, never by a cookie,
-# answered in JSON, called hundreds of times a second per game.
-GAME_SERVER_PATHS = re.compile(r"^/api/v\d+/(?:decisions|events|scores/)")
-
-
-def _not_on_game_server_paths(base: type, why: str) -> type:
-    """``base``, except on the game-server paths, where it would only cost time (``why``).
-
-    A subclass, so Django's checks (the admin needs the session, auth and message middlewares) still
-    find them.
-    """
-
-    class NotOnGameServerPaths(base):
-        def __call__(self, request):
-            if GAME_SERVER_PATHS.match(request.path_info):
-                return self.get_response(request)
-            return super().__call__(request)
-
-    # Django's handler calls these hooks itself, not through __call__: they are skipped the same way.
-    if hasattr(base, "process_view"):
-
-        def process_view(self, request, view_func, view_args, view_kwargs):
-            if GAME_SERVER_PATHS.match(request.path_info):
-                return None
-            return super(NotOnGameServerPaths, self).process_view(request, view_func, view_args, view_kwargs)
-
-        NotOnGameServerPaths.process_view = process_view
-    if hasattr(base, "process_exception"):
-
-        def process_exception(self, request, exception):
-            if GAME_SERVER_PATHS.match(request.path_info):
-                return None
-            return super(NotOnGameServerPaths, self).process_exception(request, exception)
-
-        NotOnGameServerPaths.process_exception = process_exception
-
-    NotOnGameServerPaths.__name__ = NotOnGameServerPaths.__qualname__ = base.__name__
-    NotOnGameServerPaths.__doc__ = f"{base.__module__}.{base.__name__}, skipped on the game-server API paths: {why}"
-    return NotOnGameServerPaths
-
-
-# Sessions, the user, messages and frame options serve browsers; a game server sends no cookie and
-# renders no page.
-_BROWSERS_ONLY = "they serve browsers, and a game server sends no cookie and renders no page."
-SessionMiddleware = _not_on_game_server_paths(sessions_middleware.SessionMiddleware, _BROWSERS_ONLY)
-AuthenticationMiddleware = _not_on_game_server_paths(auth_middleware.AuthenticationMiddleware, _BROWSERS_ONLY)
-MessageMiddleware = _not_on_game_server_paths(messages_middleware.MessageMiddleware, _BROWSERS_ONLY)
-XFrameOptionsMiddleware = _not_on_game_server_paths(clickjacking.XFrameOptionsMiddleware, _BROWSERS_ONLY)
-
-# django-prometheus's generic request metrics cost about 0.15 ms a request (ten labelled series). The
-# game-server endpoints count and time themselves (adplatform_decisions_total, adplatform_decision_seconds,
-# adplatform_events_total, adplatform_event_batch_size, scoreboard_score_updates_total and
-# scoreboard_score_update_seconds), and the access log has every request's status and duration.
-_OWN_METRICS = "those endpoints keep their own metrics."
-PrometheusBeforeMiddleware = _not_on_game_server_paths(prometheus_middleware.PrometheusBeforeMiddleware, _OWN_METRICS)
-PrometheusAfterMiddleware = _not_on_game_server_paths(prometheus_middleware.PrometheusAfterMiddleware, _OWN_METRICS)
 
 
 def current_request_id() -> str | None:
@@ -164,8 +102,7 @@ class AccessLogMiddleware:
         return response
 
 
-# The three endpoints every game server calls many times a second, and the middleware they go through.
-FAST_LANE_PATHS = ("/api/v1/decisions", "/api/v1/events", "/api/v1/scores/update")
+# The middleware the game-server paths (``settings.GAME_SERVER_PATHS``) go through, in this order.
 FAST_LANE_MIDDLEWARE = (
     "adplatform.core.middleware.RequestIDMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -175,22 +112,29 @@ FAST_LANE_MIDDLEWARE = (
 
 
 class GameServerFastLane:
-    """First in ``MIDDLEWARE``: the hot game-server endpoints go through a short chain of their own.
+    """First in ``MIDDLEWARE``: the game-server endpoints go through a short chain of their own.
 
-    Of the full chain, those endpoints need only the request id, the security headers and the access log:
-    the session, user, message, frame-options and django-prometheus middlewares already step aside for
-    them (above), WhiteNoise serves only static paths, their views are CSRF-exempt (API keys and score
-    tokens, never cookies), and of CommonMiddleware only the host check and ``Content-Length`` apply to
-    an exact path. Yet every layer still cost its wrapper, and the URL resolver and the view middlewares
-    ran on every request: about a fifth of a decision's or a score update's CPU in-process (measured).
+    The one place that decides which requests skip middleware: a request whose path is one of
+    ``settings.GAME_SERVER_PATHS`` (exact paths, authenticated by API key or score token, never by a cookie,
+    answered in JSON, called hundreds of times a second per game) goes through :data:`FAST_LANE_MIDDLEWARE`
+    only; every other request goes through the whole of ``MIDDLEWARE``, Django's own classes unchanged (so
+    ``check --deploy`` sees the clickjacking, session and CSRF middlewares it looks for).
 
-    Here such a request goes through :data:`FAST_LANE_MIDDLEWARE` only, each layer wrapped as Django wraps
-    it (an exception becomes its error response inside the chain, so the response still carries the
-    request id, the headers and its log line), to the view its exact path resolves to. The host is
-    validated as CommonMiddleware validates it (``ALLOWED_HOSTS``: 400), a DRF response is rendered as
-    Django renders it, and ``Content-Length`` is set as CommonMiddleware sets it. Django's handler around
-    all this is unchanged: the request and response objects, the request signals (database connections)
-    and the handling of a 500.
+    Those endpoints need only the request id, the security headers and the access log: sessions, the user,
+    messages and frame options serve browsers; django-prometheus's generic request metrics cost about
+    0.15 ms a request and those endpoints count and time themselves (adplatform_decisions_total,
+    adplatform_decision_seconds, adplatform_events_total, scoreboard_score_updates_total...); WhiteNoise
+    serves only static paths; their views are CSRF-exempt (API keys and score tokens); and of
+    CommonMiddleware only the host check and ``Content-Length`` apply to an exact path. Every layer cost its
+    wrapper, and the URL resolver and the view middlewares ran on every request: about a fifth of a
+    decision's or a score update's CPU in-process (measured).
+
+    Each layer of the lane is wrapped as Django wraps it (an exception becomes its error response inside the
+    chain, so the response still carries the request id, the headers and its log line), to the view its exact
+    path resolves to (resolved once). The host is validated as CommonMiddleware validates it
+    (``ALLOWED_HOSTS``: 400), a DRF response is rendered as Django renders it, and ``Content-Length`` is set
+    as CommonMiddleware sets it. Django's handler around all this is unchanged: the request and response
+    objects, the request signals (database connections) and the handling of a 500.
     """
 
     def __init__(self, get_response):
@@ -203,16 +147,17 @@ class GameServerFastLane:
         for path in reversed(FAST_LANE_MIDDLEWARE):
             chain = convert_exception_to_response(import_string(path)(chain))
         self._fast = chain
+        self._paths = frozenset(settings.GAME_SERVER_PATHS)
 
     def _route(self, path: str):
         if self._routes is None:  # resolved once: the URL configuration does not change while serving
             from django.urls import resolve
 
-            self._routes = {p: resolve(p) for p in FAST_LANE_PATHS}
+            self._routes = {p: resolve(p) for p in self._paths}
         return self._routes[path]
 
     def __call__(self, request):
-        if request.path_info in FAST_LANE_PATHS:
+        if request.path_info in self._paths:
             return self._fast(request)
         return self.get_response(request)
 

@@ -114,21 +114,35 @@ INSTALLED_APPS = [
     "adplatform.tools",  # management commands only: runplatform, seed_demo, simulate_game
 ]
 
+# The game servers' endpoints (exact paths): API key, score token or server signing key, never a cookie; JSON
+# only; called many times a second per game. They take the short middleware chain of
+# adplatform.core.middleware.GameServerFastLane, the one place that decides which requests skip middleware.
+GAME_SERVER_PATHS = (
+    "/api/v1/decisions",
+    "/api/v1/decisions/batch",
+    "/api/v1/events",
+    "/api/v1/scores/update",
+    "/api/v1/scores/update/batch",
+    "/api/v1/scores/tokens",
+    "/api/v1/scores/tokens/revoke",
+    "/api/v1/scores/signing-keys",
+)
+
 MIDDLEWARE = [
-    "adplatform.core.middleware.GameServerFastLane",  # the hot game-server endpoints take a short chain (see there)
-    "adplatform.core.middleware.PrometheusBeforeMiddleware",
+    "adplatform.core.middleware.GameServerFastLane",  # GAME_SERVER_PATHS take a short chain of their own (see there)
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "adplatform.core.middleware.RequestIDMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "adplatform.core.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "adplatform.core.middleware.SessionMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "adplatform.core.middleware.AuthenticationMiddleware",
-    "adplatform.core.middleware.MessageMiddleware",
-    "adplatform.core.middleware.XFrameOptionsMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "adplatform.core.middleware.AccessLogMiddleware",
-    "adplatform.core.middleware.PrometheusAfterMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "adplatform.project.urls"
@@ -478,7 +492,7 @@ CELERY_BEAT_SCHEDULE["ads-qualified-visits"] = {
 }
 
 # --- console (issue 20): per-user time zone, notifications by email ---------------------------------------
-MIDDLEWARE.insert(MIDDLEWARE.index("adplatform.core.middleware.AuthenticationMiddleware") + 1,
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
                   "adplatform.accounts.middleware.TimeZoneMiddleware")  # fmt: skip
 # Notifications go out through Django's email backend: printed to the console unless EMAIL_BACKEND says otherwise.
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
