@@ -1,7 +1,7 @@
 """Money in Django admin as everywhere else: ``$4.00`` in lists, ``4`` in inputs, never ``4.000000``.
 
 The database keeps six decimals (micro-dollars); people read two, and CPMs and bids keep their sub-cent digits
-(:func:`adplatform.accounts.formatting.format_money`).
+(:func:`adplatform.core.formatting.format_money`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from decimal import Decimal
 from django import forms
 from django.db import models
 
-from adplatform.accounts.formatting import format_money
+from adplatform.core.formatting import format_money
 
 RATE_FIELDS = {"max_bid", "floor_price_cpm", "clearing_price_cpm", "after_intro_cptv", "cptv", "ecpm"}
 

@@ -17,6 +17,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 
+from adplatform.core.countries import COUNTRY_NAMES
+
 CENT = Decimal("0.01")
 
 
@@ -65,8 +67,6 @@ def format_clock_utc(value: datetime) -> str:
 
 
 def country_name(code: str | None) -> str:
-    from ads.forms import COUNTRY_NAMES
-
     if not code:
         return "Unknown"
     return COUNTRY_NAMES.get(str(code).upper(), str(code))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django import template
 
-from adplatform.accounts import formatting
+from adplatform.core import formatting
 
 register = template.Library()
 
