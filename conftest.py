@@ -8,7 +8,7 @@ import tempfile
 
 import pytest
 
-from adplatform.redis import get_redis, reset_redis_client
+from adplatform.core.redis import get_redis, reset_redis_client
 
 _session_locks: list = []
 
@@ -177,7 +177,7 @@ def page(browser):
 @pytest.fixture(autouse=True)
 def _clear_process_caches():
     """In-process caches (game keys, containers) must not leak between tests."""
-    from adplatform.localcache import TTLCache
+    from adplatform.core.localcache import TTLCache
     from ads.decisions import engine
     from games import keycache
 
@@ -207,7 +207,7 @@ def _subprocess_env(**extra: str) -> dict[str, str]:
 
     return {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "adplatform.settings_test",
+        "DJANGO_SETTINGS_MODULE": "adplatform.project.settings_test",
         "DATABASE_URL": _database_url_for_subprocess(),
         "REDIS_URL": settings.REDIS_URL,
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -233,7 +233,7 @@ def _tail(log, size: int = 4000) -> str:
 
 
 class AsgiServer:
-    """A real ``uvicorn adplatform.asgi:application`` process on the test database and Redis."""
+    """A real ``uvicorn adplatform.project.asgi:application`` process on the test database and Redis."""
 
     def __init__(self, port: int | None = None):
         import socket
@@ -281,7 +281,7 @@ class AsgiServer:
     def command(self) -> list[str]:
         import sys
 
-        return [sys.executable, "-m", "uvicorn", "adplatform.asgi:application", "--host", "127.0.0.1", "--port",
+        return [sys.executable, "-m", "uvicorn", "adplatform.project.asgi:application", "--host", "127.0.0.1", "--port",
                 str(self.port), "--lifespan", "off", "--log-level", "warning", "--no-access-log", "--ws",
                 "websockets-sansio"]  # fmt: skip
 
@@ -301,7 +301,8 @@ class WsgiServer(AsgiServer):
         import sys
         from pathlib import Path
 
-        return [str(Path(sys.executable).parent / "granian"), "--interface", "wsgi", "adplatform.wsgi:application",
+        return [str(Path(sys.executable).parent / "granian"), "--interface", "wsgi",
+                "adplatform.project.wsgi:application",
                 "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers),
                 "--blocking-threads", str(self.threads), "--runtime-threads", "1", "--log-level", "warning",
                 "--no-access-log"]  # fmt: skip
@@ -352,7 +353,7 @@ class CeleryWorker:
 
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process; closed in stop()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "adplatform", "worker", "--hostname", f"{self.name}@%h",
+            [sys.executable, "-m", "celery", "-A", "adplatform.project", "worker", "--hostname", f"{self.name}@%h",
              "--loglevel", "INFO",
              *(["--pool", "solo", "--without-gossip", "--without-mingle", "--without-heartbeat"]
                if self.pool == "solo" else ["--pool", self.pool, "--concurrency", "2"])],

@@ -1,3 +1,4 @@
-from adplatform.celery import app as celery_app
+"""The platform's own package: the Django project, the platform library, accounts and the tools.
 
-__all__ = ["celery_app"]
+See LAYOUT.md next to this file for what lives where.
+"""

@@ -22,7 +22,7 @@ from django.forms.models import BaseInlineFormSet
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
-from adplatform.admin_money import MoneyAdminMixin
+from adplatform.core.admin_money import MoneyAdminMixin
 from ads import compliance, selectors, services
 from ads.models import (
     Advertiser,

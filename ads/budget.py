@@ -56,7 +56,7 @@ from django.db.models import Max, Q, Sum
 from django.dispatch import Signal
 from django.utils import timezone
 
-from adplatform.redis import LuaScript, get_redis
+from adplatform.core.redis import LuaScript, get_redis
 from ads import metrics
 from ads.models import Campaign, CampaignStatus, Decision, DecisionState, LedgerEntry, LedgerKind
 

@@ -48,8 +48,8 @@ def compact(value: Number) -> str:
 
 
 def money(value: Number) -> str:
-    """The one money format (``adplatform.accounts.formatting.format_money``): ``$1,234.50``."""
-    from adplatform.accounts.formatting import format_money
+    """The one money format (``adplatform.core.formatting.format_money``): ``$1,234.50``."""
+    from adplatform.core.formatting import format_money
 
     return format_money(value)
 

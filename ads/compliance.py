@@ -24,7 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from adplatform.serving import serving_version_bump
+from adplatform.core.serving import serving_version_bump
 from ads.models import Campaign, Creative, CreativeUpload, ModerationStatus, RobloxReview, UploadState
 from games.models import Game
 from integrations.roblox.errors import RobloxError, RobloxForbidden, RobloxNotFound, RobloxUnavailable
@@ -228,7 +228,7 @@ def asset_verdict_record(*, game_id: int, roblox_asset_id: int) -> AssetVerdict:
     """The worker's side: ask Roblox about (game, asset) and keep the verdict briefly for web requests."""
     import json
 
-    from adplatform.redis import get_redis
+    from adplatform.core.redis import get_redis
 
     game = Game.objects.filter(pk=game_id).first()
     verdict = assess_asset(game=game, roblox_asset_id=roblox_asset_id)
@@ -251,7 +251,7 @@ def _asset_verdict_for_request(game: Game | None, asset_id: int) -> AssetVerdict
     import json
     import time
 
-    from adplatform.redis import get_redis
+    from adplatform.core.redis import get_redis
     from ads.tasks import asset_verdict_task
 
     if game is None or not game.open_cloud_api_key:

@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from adplatform.forms import apply_validation_error
+from adplatform.core.forms import apply_validation_error
 from ads import compliance, selectors, services
 from ads.models import CampaignStatus
 from ads.views import _campaign, advertiser_required

@@ -26,9 +26,9 @@ import redis
 from django.conf import settings
 from django.db.models import Count, Prefetch, Q
 
-from adplatform.api.errors import DomainError
-from adplatform.redis import LuaScript, get_redis
-from adplatform.serving import SERVING_VERSION_KEY
+from adplatform.core.api.errors import DomainError
+from adplatform.core.redis import LuaScript, get_redis
+from adplatform.core.serving import SERVING_VERSION_KEY
 from ads import budget, metrics, tokens
 from ads.models import (
     ApprovalState,

@@ -34,8 +34,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from adplatform.db import copy_insert, select_any, uuid_array
-from adplatform.redis import LuaScript, get_redis
+from adplatform.core.db import copy_insert, select_any, uuid_array
+from adplatform.core.redis import LuaScript, get_redis
 from ads import budget, metrics, tokens
 from ads.models import AdEngagement, Decision, DecisionState, EngagementType, LedgerKind
 from ads.streams import GROUP, StreamReader, consumer_lease, ensure_group

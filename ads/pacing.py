@@ -101,7 +101,7 @@ def simulate_day(
     The measurement behind the pacing tests and ``bench/pacing.py``: decisions only (reservations are what
     pacing spends), every minute of the day, ``decisions_per_minute`` each.
     """
-    from adplatform.redis import get_redis
+    from adplatform.core.redis import get_redis
     from ads import budget
     from ads.decisions import Player, ad_decide, engine
 

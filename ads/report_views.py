@@ -303,7 +303,7 @@ def _breakdowns(qs, rng: ReportRange, keys, order: str = "spend"):
     """Each breakdown's rows; countries by their names (``FR`` reads ``France``)."""
     from dataclasses import replace
 
-    from adplatform.accounts.formatting import country_name
+    from adplatform.core.formatting import country_name
 
     out = []
     for by in keys:

@@ -35,7 +35,7 @@ from django.db.models import Count, F, Max, QuerySet, Sum
 from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
 
-from adplatform.redis import get_redis
+from adplatform.core.redis import get_redis
 from ads.budget import CHARGE_KINDS
 from ads.models import (
     AdEngagement,

@@ -126,7 +126,7 @@ def qualified_visits_collect_new() -> int:
     a watermark (first run, Redis lost) it falls back to the time window, then sets one; a repeat
     is harmless (the unique constraint).
     """
-    from adplatform.redis import get_redis
+    from adplatform.core.redis import get_redis
     from ads.models import AdEngagement
 
     client = get_redis()

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from adplatform.serving import serving_version_bump
+from adplatform.core.serving import serving_version_bump
 from ads import budget, compliance
 from ads.creatives import clean_click_action, clean_dialogue, clean_minigame
 from ads.models import (

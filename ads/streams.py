@@ -30,8 +30,8 @@ from decimal import Decimal
 import redis
 from django.db import transaction
 
-from adplatform.db import copy_insert
-from adplatform.redis import get_redis
+from adplatform.core.db import copy_insert
+from adplatform.core.redis import get_redis
 from ads import metrics
 from ads.models import Decision
 

@@ -9,7 +9,7 @@ import redis
 from celery import shared_task
 from redis.exceptions import LockError
 
-from adplatform.redis import get_redis
+from adplatform.core.redis import get_redis
 
 LEASE_SECONDS = 5  # a worker killed mid-run holds its lock this long at most; renewed every second while it runs
 

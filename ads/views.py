@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from adplatform.forms import apply_validation_error
+from adplatform.core.forms import apply_validation_error
 from ads import reporting, selectors, services
 from ads.forms import (
     COUNTRY_NAMES,

@@ -44,9 +44,9 @@ def setup_django() -> dict[str, str]:
     os.environ["DEBUG"] = "false"
     os.environ["STATIC_MANIFEST"] = "false"
     os.environ["LOG_LEVEL"] = "WARNING"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adplatform.settings")
-    from adplatform import embedded
-    from adplatform.redis import with_db
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adplatform.project.settings")
+    from adplatform.core import embedded
+    from adplatform.core.redis import with_db
 
     database_url, redis_url, _ = embedded.resolve_service_urls(os.environ)
     parts = urlsplit(database_url)
@@ -60,7 +60,7 @@ def setup_django() -> dict[str, str]:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
-    from adplatform.redis import get_redis
+    from adplatform.core.redis import get_redis
 
     get_redis().flushdb()
     return {**os.environ}
@@ -99,16 +99,18 @@ def server(
     """
     port = free_port()
     if kind == "granian":
-        argv = [str(Path(sys.executable).parent / "granian"), "--interface", "wsgi", "adplatform.wsgi:application",
+        argv = [str(Path(sys.executable).parent / "granian"), "--interface", "wsgi",
+                "adplatform.project.wsgi:application",
                 "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
                 "--blocking-threads", str(max(1, threads)), "--runtime-threads", "1", "--log-level", "warning",
                 "--no-access-log"]  # fmt: skip
     elif kind == "gunicorn":
-        argv = [sys.executable, "-m", "gunicorn", "adplatform.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+        argv = [sys.executable, "-m", "gunicorn", "adplatform.project.wsgi", "-w", str(workers),
+                "-b", f"127.0.0.1:{port}",
                 "-k", "gthread", "--threads", str(max(1, threads)), "--log-level", "warning",
                 "--keep-alive", "30"]  # fmt: skip
     else:
-        argv = [sys.executable, "-m", "uvicorn", "adplatform.asgi:application", "--host", "127.0.0.1", "--port",
+        argv = [sys.executable, "-m", "uvicorn", "adplatform.project.asgi:application", "--host", "127.0.0.1", "--port",
                 str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log", "--lifespan", "off",
                 "--ws", "websockets-sansio"]  # fmt: skip
     # stderr to a file, not a pipe nobody reads (a full pipe would stall the server mid-benchmark)

@@ -193,7 +193,7 @@ def money(campaign_ids: list[int], since) -> dict:
 
     from django.db import connection
 
-    from adplatform.redis import get_redis
+    from adplatform.core.redis import get_redis
     from ads import budget
     from ads.models import Campaign, Decision
     from ads.streams import drain_decisions

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adplatform.settings_test")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adplatform.project.settings_test")
 
 import django
 
@@ -31,7 +31,7 @@ import pybreaker  # noqa: E402
 from django.conf import settings  # noqa: E402
 from limits import parse, storage, strategies  # noqa: E402
 
-from adplatform.redis import get_redis  # noqa: E402
+from adplatform.core.redis import get_redis  # noqa: E402
 from integrations.roblox.breaker import CircuitBreaker  # noqa: E402
 from integrations.roblox.ratelimit import RateLimiter  # noqa: E402
 

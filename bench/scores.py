@@ -133,7 +133,7 @@ return 1
 
 def board_reads(size: int, samples: int) -> dict:
     """Fill a scratch board with ``size`` players, time top-10 and rank reads against PING; delete it."""
-    from adplatform.redis import get_redis
+    from adplatform.core.redis import get_redis
     from scoreboard import leaderboard
 
     client = get_redis()

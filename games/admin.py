@@ -14,7 +14,7 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_post_parameters
 
-from adplatform.admin_money import MoneyAdminMixin
+from adplatform.core.admin_money import MoneyAdminMixin
 from games import services
 from games.models import (
     AdContainer,

@@ -6,7 +6,7 @@ class GamesConfig(AppConfig):
     verbose_name = "Games"
 
     def ready(self):
-        from adplatform.serving import serving_version_bumped
+        from adplatform.core.serving import serving_version_bumped
         from games import keycache, messaging, services, tasks  # noqa: F401  (tasks: registered for games.jobs)
         from games.api import schema  # noqa: F401  (documents the X-API-Key scheme in OpenAPI)
 

@@ -32,7 +32,7 @@ class GameApiKeyAuthentication(authentication.BaseAuthentication):
 
 def _failed(request) -> None:
     """Count a bad key against the address once per request (the decisions fast path and DRF both look)."""
-    from adplatform import auth_throttle
+    from adplatform.core import auth_throttle
 
     django_request = getattr(request, "_request", request)
     locked = getattr(django_request, "_api_key_locked", None)

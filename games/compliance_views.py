@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from adplatform.forms import apply_validation_error
+from adplatform.core.forms import apply_validation_error
 from games import services
 from games.views import _game
 

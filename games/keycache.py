@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from adplatform.localcache import TTLCache
+from adplatform.core.localcache import TTLCache
 
 LAST_USED_RESOLUTION = 60.0
 API_KEY_PREFIX = "gk_"
@@ -107,7 +107,7 @@ def forget(key_hash: str, key_id: int | None = None) -> None:
     """Forget a key here and, after the commit, in every process (a revocation, a game switched off)."""
     _cache.invalidate_everywhere(key_hash)
     if key_id is not None:
-        from adplatform import invalidation
+        from adplatform.core import invalidation
 
         invalidation.publish(KEY_IDS, key_id)
 

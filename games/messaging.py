@@ -10,7 +10,7 @@ sends the version current at that time.
 
 The key is read from the database by the publisher only; it is never a task argument, never in a log line.
 
-:func:`on_serving_version_bumped` listens to :data:`adplatform.serving.serving_version_bumped` (connected by
+:func:`on_serving_version_bumped` listens to :data:`adplatform.core.serving.serving_version_bumped` (connected by
 :class:`games.apps.GamesConfig`), so the serving version knows nothing of its listeners.
 """
 
@@ -19,8 +19,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from adplatform.redis import get_redis
-from adplatform.serving import serving_version
+from adplatform.core.redis import get_redis
+from adplatform.core.serving import serving_version
 from games import jobs
 from games.models import Game
 from integrations.roblox._util import chunks

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from adplatform.crypto import EncryptedTextField
+from adplatform.core.crypto import EncryptedTextField
 
 
 class TimeStamped(models.Model):

@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from adplatform.serving import serving_version_bump
+from adplatform.core.serving import serving_version_bump
 from games import jobs, keycache
 from games.models import (
     AdContainer,

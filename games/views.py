@@ -22,7 +22,7 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
 from adplatform.accounts.models import User
-from adplatform.forms import apply_validation_error
+from adplatform.core.forms import apply_validation_error
 from games import delivery, selectors, services
 from games.forms import (
     ApiKeyForm,

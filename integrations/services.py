@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 import redis
 
-from adplatform.redis import get_redis
+from adplatform.core.redis import get_redis
 from integrations.roblox import cache, economy, games, opencloud, thumbnails, universes
 from integrations.roblox._util import unique_ids
 from integrations.roblox.config import cache_ttl

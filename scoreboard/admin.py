@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from adplatform.api.errors import DomainError
+from adplatform.core.api.errors import DomainError
 from scoreboard import services
 from scoreboard.models import ActionType, Player, RevokedToken, Score, ScoreboardSnapshot, ScoreHistory
 

@@ -14,7 +14,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from adplatform.api.errors import DomainError, error_body
+from adplatform.core.api.errors import DomainError, error_body
 from scoreboard import services, signing
 
 MAX_BATCH = 100

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from adplatform.api.errors import DomainError
+from adplatform.core.api.errors import DomainError
 from scoreboard import services
 from scoreboard.models import ActionType, Player, ScoreHistory, ScoreSource
 

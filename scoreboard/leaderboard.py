@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 import redis
 
-from adplatform.redis import LuaScript, get_redis
+from adplatform.core.redis import LuaScript, get_redis
 
 RANK_RADIUS = 5
 REBUILD_LOCK_SECONDS = 300

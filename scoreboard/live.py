@@ -35,7 +35,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from prometheus_client import Counter, Gauge, Histogram
 
-from adplatform.redis import get_redis
+from adplatform.core.redis import get_redis
 from scoreboard.leaderboard import leaderboard_group
 
 logger = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 import redis
 from celery import current_app
 
-from adplatform.redis import get_redis
+from adplatform.core.redis import get_redis
 from integrations.roblox import cache
 from integrations.roblox.config import cache_ttl
 from integrations.roblox.types import Thumbnail, to_dict

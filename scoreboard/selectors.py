@@ -16,7 +16,7 @@ import redis
 from django.conf import settings
 from django.db.models import Max, Q, QuerySet
 
-from adplatform.localcache import TTLCache
+from adplatform.core.localcache import TTLCache
 from games.models import Game
 from scoreboard import leaderboard
 from scoreboard.leaderboard import BoardEntry, BoardStanding, leaderboard_group  # noqa: F401 - re-exported

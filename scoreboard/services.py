@@ -50,10 +50,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from adplatform.api.errors import DomainError
-from adplatform.api.throttling import parse_rate
-from adplatform.localcache import TTLCache
-from adplatform.redis import LuaScript, get_redis
+from adplatform.core.api.errors import DomainError
+from adplatform.core.api.throttling import parse_rate
+from adplatform.core.localcache import TTLCache
+from adplatform.core.redis import LuaScript, get_redis
 from games import keycache
 from games.models import Game, GameApiKey
 from scoreboard import leaderboard, metrics

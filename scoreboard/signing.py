@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 
-from adplatform.api.errors import DomainError
+from adplatform.core.api.errors import DomainError
 
 if TYPE_CHECKING:  # a type only: services imports this module
     from scoreboard.services import SigningKey

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rest_framework import authentication, exceptions
 
-from adplatform import auth_throttle
 from adplatform.accounts import selectors, services
+from adplatform.core import auth_throttle
 
 
 class PersonalAccessTokenAuthentication(authentication.BaseAuthentication):

@@ -18,8 +18,8 @@ class ThrottledLoginMixin:
     def clean(self):
         from django.core.exceptions import ValidationError
 
-        from adplatform import auth_throttle
-        from adplatform.api.client import client_ip
+        from adplatform.core import auth_throttle
+        from adplatform.core.api.client import client_ip
 
         request = getattr(self, "request", None)
         scopes = auth_throttle.login_scopes(

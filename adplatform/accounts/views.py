@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from adplatform.accounts import selectors, services
 from adplatform.accounts.forms import LoginForm, ProfileForm, SignupForm, TokenCreateForm
-from adplatform.forms import apply_validation_error
+from adplatform.core.forms import apply_validation_error
 
 
 class LoginView(auth_views.LoginView):

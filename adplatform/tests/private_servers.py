@@ -157,7 +157,7 @@ class GranianServer:
 
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "granian", "--interface", "wsgi", "adplatform.wsgi:application",
+            [sys.executable, "-m", "granian", "--interface", "wsgi", "adplatform.project.wsgi:application",
              "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers),
              "--blocking-threads", "2", "--runtime-threads", "1", "--no-access-log",
              "--respawn-failed-workers", "--respawn-interval", "0.5"],

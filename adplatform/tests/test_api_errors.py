@@ -6,7 +6,7 @@ import pytest
 from django.urls import include, path
 from rest_framework.views import APIView
 
-from adplatform.api.errors import ERROR_CODES
+from adplatform.core.api.errors import ERROR_CODES
 
 
 class Boom(APIView):
@@ -19,7 +19,7 @@ class Boom(APIView):
 
 urlpatterns = [
     path("api/<str:version>/boom", Boom.as_view()),
-    path("", include("adplatform.urls")),
+    path("", include("adplatform.project.urls")),
 ]
 
 

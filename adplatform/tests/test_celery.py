@@ -2,8 +2,8 @@
 
 import time
 
-from adplatform.redis import get_redis
-from adplatform.tasks import HEARTBEAT_KEY, heartbeat
+from adplatform.core.redis import get_redis
+from adplatform.core.tasks import HEARTBEAT_KEY, heartbeat
 
 
 def test_heartbeat_task_records_time():
@@ -19,4 +19,4 @@ def test_a_real_worker_runs_a_task_sent_through_the_broker(celery_worker_factory
         worker.assert_alive()
         assert time.monotonic() < deadline, "the worker did not run the task in 30 s"
         time.sleep(0.1)
-    assert "adplatform.tasks.heartbeat" in worker.output()
+    assert "adplatform.core.tasks.heartbeat" in worker.output()

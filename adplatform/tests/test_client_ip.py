@@ -6,7 +6,7 @@ import pytest
 from django.test import RequestFactory
 from rest_framework.test import APIClient
 
-from adplatform.api.client import client_ip
+from adplatform.core.api.client import client_ip
 from games.tests.factories import GameFactory
 from scoreboard.tests.factories import ActionTypeFactory, GameServer
 

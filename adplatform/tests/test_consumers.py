@@ -2,7 +2,7 @@ import pytest
 import pytest_asyncio
 from channels.testing import WebsocketCommunicator
 
-from adplatform.asgi import application
+from adplatform.project.asgi import application
 
 
 @pytest_asyncio.fixture(autouse=True)

@@ -16,7 +16,7 @@ from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.db import connection
 
-from adplatform import crypto
+from adplatform.core import crypto
 from games import services
 from games.models import Game, GameApiKey
 from games.tests.factories import GameFactory
@@ -112,7 +112,7 @@ def _settings(env: dict[str, str], expression: str) -> subprocess.CompletedProce
     return subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
         cwd=Path(__file__).resolve().parents[2],
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "adplatform.settings", "ADPLATFORM_IGNORE_DOTENV": "1",
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "adplatform.project.settings", "ADPLATFORM_IGNORE_DOTENV": "1",
              "DATABASE_URL": "postgres://a@h/d", "REDIS_URL": "redis://h:1/0", **env},
     )  # fmt: skip
 

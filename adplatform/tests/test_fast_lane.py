@@ -10,13 +10,12 @@ import pytest
 from django.conf import settings
 from django.test import Client, RequestFactory, override_settings
 
-from adplatform import middleware
-from adplatform.middleware import FAST_LANE_MIDDLEWARE, FAST_LANE_PATHS, GameServerFastLane
+from adplatform.core.middleware import FAST_LANE_MIDDLEWARE, GameServerFastLane
 from games.tests.factories import AdContainerFactory, GameFactory, make_api_key
 
 pytestmark = pytest.mark.django_db
 
-FULL_CHAIN = [m for m in settings.MIDDLEWARE if m != "adplatform.middleware.GameServerFastLane"]
+FULL_CHAIN = [m for m in settings.MIDDLEWARE if m != "adplatform.core.middleware.GameServerFastLane"]
 
 
 def _requests(raw_key: str, container_id: int) -> list[tuple[str, dict, dict]]:
@@ -42,6 +41,8 @@ def _answer(client: Client, path: str, body: dict, extra: dict):
         path, json.dumps(body), content_type="application/json", HTTP_X_REQUEST_ID="same-id", **extra
     )
     headers = dict(response.items())
+    # What only the browser middleware adds (frame options, and Vary: Cookie from the session): not for JSON.
+    headers.pop("X-Frame-Options", None), headers.pop("Vary", None)
     payload = response.json()
     if isinstance(payload, dict):
         payload.pop("decision_id", None), payload.pop("tracking_token", None), payload.pop("expires_at", None)
@@ -91,9 +92,21 @@ def test_only_the_exact_hot_paths_take_the_lane():
     seen = []
     lane = GameServerFastLane(lambda request: seen.append(request.path) or "full chain")
     factory = RequestFactory()
-    for path in ("/api/v1/scores/tokens", "/api/v1/decisions/", "/api/v2/events", "/healthz"):
+    for path in (
+        "/api/v1/scores/tokens/",
+        "/api/v1/manage/campaigns/",
+        "/api/v1/decisions/",
+        "/api/v2/events",
+        "/healthz",
+    ):
         assert lane(factory.post(path)) == "full chain"
-    assert seen == ["/api/v1/scores/tokens", "/api/v1/decisions/", "/api/v2/events", "/healthz"]
+    assert seen == [
+        "/api/v1/scores/tokens/",
+        "/api/v1/manage/campaigns/",
+        "/api/v1/decisions/",
+        "/api/v2/events",
+        "/healthz",
+    ]
 
 
 def test_each_request_of_the_lane_has_its_access_log_line(caplog):
@@ -106,14 +119,15 @@ def test_each_request_of_the_lane_has_its_access_log_line(caplog):
 def test_the_lane_leaves_out_only_what_the_hot_endpoints_do_not_need():
     """A middleware added to the project must be added to the lane too, or said here why it is not."""
     not_needed = {
-        "adplatform.middleware.GameServerFastLane",
-        # skipped on the game-server paths anyway
-        "adplatform.middleware.PrometheusBeforeMiddleware",
-        "adplatform.middleware.PrometheusAfterMiddleware",
-        "adplatform.middleware.SessionMiddleware",
-        "adplatform.middleware.AuthenticationMiddleware",
-        "adplatform.middleware.MessageMiddleware",
-        "adplatform.middleware.XFrameOptionsMiddleware",
+        "adplatform.core.middleware.GameServerFastLane",
+        # browsers only: a game server sends no cookie and renders no page
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "django.contrib.messages.middleware.MessageMiddleware",
+        "django.middleware.clickjacking.XFrameOptionsMiddleware",
+        # those endpoints count and time themselves
+        "django_prometheus.middleware.PrometheusBeforeMiddleware",
+        "django_prometheus.middleware.PrometheusAfterMiddleware",
         "whitenoise.middleware.WhiteNoiseMiddleware",  # static files only
         "django.middleware.common.CommonMiddleware",  # host check and Content-Length: done by the lane
         "django.middleware.csrf.CsrfViewMiddleware",  # the hot views are CSRF-exempt (checked below)
@@ -121,6 +135,31 @@ def test_the_lane_leaves_out_only_what_the_hot_endpoints_do_not_need():
     }
     assert [m for m in settings.MIDDLEWARE if m not in not_needed] == list(FAST_LANE_MIDDLEWARE)
     lane = GameServerFastLane(lambda request: None)
-    for path in FAST_LANE_PATHS:
+    for path in settings.GAME_SERVER_PATHS:
         assert lane._route(path).func.csrf_exempt, path
-    assert middleware.GAME_SERVER_PATHS.match(FAST_LANE_PATHS[0])
+
+
+def test_one_path_list_decides_who_skips_middleware_and_pages_keep_theirs(client):
+    """``settings.GAME_SERVER_PATHS`` is the only list: its paths take the lane, every other request (a page,
+    another API route, another API version) the whole chain of Django's own middleware classes."""
+    for path in settings.GAME_SERVER_PATHS:
+        assert path.startswith("/api/v1/") and "<" not in path, path
+    assert all(
+        m.startswith(("django.", "django_prometheus.", "whitenoise.", "adplatform.")) for m in settings.MIDDLEWARE
+    )
+    assert "django.middleware.clickjacking.XFrameOptionsMiddleware" in settings.MIDDLEWARE
+
+    api = client.post("/api/v1/decisions", {}, content_type="application/json")
+    assert api.status_code == 401 and "X-Frame-Options" not in api and api["X-Request-ID"]
+    other_api = client.get("/api/v1/manage/campaigns/")
+    assert other_api["X-Frame-Options"] == "DENY"
+    page = client.get("/login/")
+    assert page["X-Frame-Options"] == "DENY"
+
+
+def test_check_deploy_finds_the_clickjacking_protection():
+    from django.core import checks
+
+    with override_settings(DEBUG=False):
+        messages = checks.run_checks(include_deployment_checks=True, tags=[checks.Tags.security])
+    assert "security.W002" not in {m.id for m in messages}

@@ -164,7 +164,7 @@ def test_a_web_worker_killed_mid_request_is_respawned_and_nothing_is_a_500():
 
 
 def test_redis_stopped_under_load_and_restarted_empty_degrades_then_recovers(settings):
-    from adplatform.redis import reset_redis_client
+    from adplatform.core.redis import reset_redis_client
     from adplatform.tests.private_servers import PrivateRedis
     from conftest import _subprocess_env
 

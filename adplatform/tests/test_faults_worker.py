@@ -11,7 +11,7 @@ import pytest
 import redis
 from kombu import Connection
 
-from adplatform.tasks import HEARTBEAT_KEY, heartbeat
+from adplatform.core.tasks import HEARTBEAT_KEY, heartbeat
 from adplatform.tests.private_servers import PrivateRedis
 
 pytestmark = pytest.mark.fault
@@ -27,7 +27,7 @@ def private_redis():
 def test_a_redis_channel_still_requeues_after_its_transport_lost_the_connection_info(private_redis):
     """kombu 5.7.0's crash (``'NoneType' object has no attribute 'hostname'`` in ``_connparams`` from
     ``restore_unacked``): the channel makes a new pool after ``Connection`` cleared ``transport.client``."""
-    import adplatform.celery  # noqa: F401 - applies adplatform.kombu_fix
+    import adplatform.project.celery  # noqa: F401 - applies adplatform.core.kombu_fix
 
     connection = Connection(private_redis.url())
     queue = connection.SimpleQueue("faults-requeue")

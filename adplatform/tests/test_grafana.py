@@ -10,8 +10,14 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-DASHBOARD = Path(__file__).resolve().parents[1] / "ops" / "grafana-dashboard.json"
-METRIC_MODULES = ["ads.metrics", "scoreboard.metrics", "scoreboard.live", "integrations.metrics", "adplatform.metrics"]
+DASHBOARD = Path(__file__).resolve().parents[1] / "project" / "ops" / "grafana-dashboard.json"
+METRIC_MODULES = [
+    "ads.metrics",
+    "scoreboard.metrics",
+    "scoreboard.live",
+    "integrations.metrics",
+    "adplatform.core.metrics",
+]
 
 # What the dashboard must chart (issue 11, item 5).
 REQUIRED = {

@@ -3,7 +3,7 @@ import logging
 
 import pytest
 
-from adplatform.logging import JSONFormatter, RequestIDFilter, redact
+from adplatform.core.logging import JSONFormatter, RequestIDFilter, redact
 
 
 def _format(record: logging.LogRecord) -> dict:

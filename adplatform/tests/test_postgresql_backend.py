@@ -50,13 +50,13 @@ def request(conn, sql="SELECT 1"):
 class FakeClock:
     def __init__(self, monkeypatch):
         self.now = 1000.0
-        monkeypatch.setattr("adplatform.postgresql.base.time.monotonic", lambda: self.now)
+        monkeypatch.setattr("adplatform.core.postgresql.base.time.monotonic", lambda: self.now)
 
 
 def test_a_connection_that_just_served_a_request_is_not_checked_again(db_conn, monkeypatch):
     conn, checks = db_conn
     clock = FakeClock(monkeypatch)
-    assert conn.vendor == "postgresql" and type(conn).__module__ == "adplatform.postgresql.base"
+    assert conn.vendor == "postgresql" and type(conn).__module__ == "adplatform.core.postgresql.base"
     assert request(conn) == [(1,)]  # a new connection: Django does not check it either
     clock.now += 0.2
     assert request(conn) == [(1,)]

@@ -104,7 +104,7 @@ def test_make_run_is_quiet_honours_port_everywhere_and_ends_with_the_banner():
      ("::1", "9002", "http://[::1]:9002"), ("10.0.0.5", "80", "http://10.0.0.5:80")],
 )  # fmt: skip
 def test_the_simulator_calls_where_runplatform_serves(monkeypatch, host, port, url):
-    from adplatform.management.commands.simulate_game import _default_base_url
+    from adplatform.tools.management.commands.simulate_game import _default_base_url
 
     for name, value in (("HOST", host), ("PORT", port)):
         if value is None:

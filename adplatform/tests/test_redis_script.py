@@ -7,7 +7,7 @@ import threading
 import pytest
 import redis
 
-from adplatform.redis import LuaScript, get_redis
+from adplatform.core.redis import LuaScript, get_redis
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def _client_id(conn) -> int:
 
 
 def test_each_thread_keeps_its_own_connection(client):
-    from adplatform.redis import _script_connection
+    from adplatform.core.redis import _script_connection
 
     mine = _script_connection(client)
     assert _script_connection(client) is mine  # held, not taken from the pool each call
@@ -55,7 +55,7 @@ def test_each_thread_keeps_its_own_connection(client):
 
 
 def test_a_connection_the_server_dropped_is_retried_once_and_the_script_runs_once(client):
-    from adplatform.redis import _script_connection
+    from adplatform.core.redis import _script_connection
 
     ADD(["{t}:lua:a", "{t}:lua:b"], [1, 1, "x"])
     assert client.client_kill_filter(_id=_client_id(_script_connection(client))) == 1
@@ -64,7 +64,7 @@ def test_a_connection_the_server_dropped_is_retried_once_and_the_script_runs_onc
 
 
 def test_a_new_client_or_a_forked_process_gets_a_new_connection(client, monkeypatch):
-    from adplatform import redis as module
+    from adplatform.core import redis as module
 
     inherited = module._script_connection(client)
     ADD(["{t}:lua:a", "{t}:lua:b"], [1, 1, "x"])
@@ -80,7 +80,7 @@ def test_a_new_client_or_a_forked_process_gets_a_new_connection(client, monkeypa
 
 
 def test_redis_unreachable_raises_redis_errors(settings):
-    from adplatform.redis import reset_redis_client
+    from adplatform.core.redis import reset_redis_client
 
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
     reset_redis_client()

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from adplatform import embedded
-from adplatform.redis import celery_broker_url, with_db
+from adplatform.core import embedded
+from adplatform.core.redis import celery_broker_url, with_db
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,7 +24,7 @@ def _settings_in_subprocess(env: dict[str, str], expr: str) -> subprocess.Comple
     return subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
-        env={"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "adplatform.settings", **env},
+        env={"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "adplatform.project.settings", **env},
         capture_output=True,
         text=True,
         timeout=60,
@@ -131,7 +131,7 @@ def test_sqlite_is_refused():
 def test_embedded_servers_start_in_their_folder_and_stop_when_the_last_user_exits(tmp_path):
     # given: a fresh data folder and a process that uses both embedded servers
     code = (
-        "from adplatform import embedded; import psycopg, redis, json;"
+        "from adplatform.core import embedded; import psycopg, redis, json;"
         "db = embedded.start_postgres(); rd = embedded.start_redis();"
         "import dj_database_url; c = dj_database_url.parse(db);"
         "conn = psycopg.connect(host=c['HOST'], user=c['USER'], dbname=c['NAME']);"
@@ -187,7 +187,7 @@ def test_unix_socket_urls_are_translated_for_kombu():
 
 @pytest.mark.parametrize("value,expected", [("true", True), ("0", False), ("Yes", True), ("off", False)])
 def test_env_bool(monkeypatch, value, expected):
-    from adplatform.env import env_bool
+    from adplatform.core.env import env_bool
 
     monkeypatch.setenv("SOME_FLAG", value)
     assert env_bool("SOME_FLAG") is expected
@@ -196,7 +196,7 @@ def test_env_bool(monkeypatch, value, expected):
 def test_env_bool_rejects_nonsense(monkeypatch):
     from django.core.exceptions import ImproperlyConfigured
 
-    from adplatform.env import env_bool
+    from adplatform.core.env import env_bool
 
     monkeypatch.setenv("SOME_FLAG", "maybe")
     with pytest.raises(ImproperlyConfigured):

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.core.management import call_command
 
-from adplatform.simulator import ROBLOX_REQUESTS_PER_MINUTE, SimConfig, Simulation, viewability_sample
+from adplatform.tools.simulator import ROBLOX_REQUESTS_PER_MINUTE, SimConfig, Simulation, viewability_sample
 from ads.events import events_drain, is_viewable
 from ads.models import AdEngagement, Decision, EngagementType
 from games.demo import DEMO_PLACE_ID

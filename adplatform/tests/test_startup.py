@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import importlib
 
-from adplatform import startup
+from adplatform.core import startup
 
 
 def test_settle_freezes_what_the_loaded_process_holds():
@@ -21,11 +21,11 @@ def test_settle_freezes_what_the_loaded_process_holds():
 
 def test_both_server_entry_points_settle_after_loading(monkeypatch):
     calls = []
-    import adplatform.asgi
-    import adplatform.wsgi
+    import adplatform.project.asgi
+    import adplatform.project.wsgi
 
     monkeypatch.setattr(startup, "settle", lambda: calls.append("settled"))
-    importlib.reload(adplatform.wsgi)
-    importlib.reload(adplatform.asgi)
+    importlib.reload(adplatform.project.wsgi)
+    importlib.reload(adplatform.project.asgi)
     assert calls == ["settled", "settled"]
-    assert callable(adplatform.wsgi.application) and callable(adplatform.asgi.application)
+    assert callable(adplatform.project.wsgi.application) and callable(adplatform.project.asgi.application)

@@ -12,8 +12,8 @@ from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from adplatform.api.errors import DomainError
-from adplatform.api.lean import json_response, with_lean_path
+from adplatform.core.api.errors import DomainError
+from adplatform.core.api.lean import json_response, with_lean_path
 from ads.countries import COUNTRY_CODES
 from ads.decisions import Player, ad_decide
 from ads.models import Device

@@ -7,7 +7,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from adplatform.api.errors import DomainError
+from adplatform.core.api.errors import DomainError
 from ads.events import MAX_BATCH, event_batch_ingest
 from games.authentication import GameApiKeyAuthentication, IsGameServer
 

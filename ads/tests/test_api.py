@@ -9,7 +9,7 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
-from adplatform.api.errors import ERROR_CODES
+from adplatform.core.api.errors import ERROR_CODES
 from ads.models import Advertiser, Campaign, CampaignStatus, Creative, ModerationStatus
 from ads.tests.factories import AdvertiserFactory, CampaignFactory, CreativeFactory
 from games.tests.factories import AssetFactory

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
-from adplatform.redis import get_redis
+from adplatform.core.redis import get_redis
 from ads import budget, services
 from ads.decisions import Player, ad_decide, engine
 from ads.models import Campaign, Decision, DecisionState, LedgerKind

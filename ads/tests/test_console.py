@@ -312,7 +312,7 @@ def test_staff_see_the_pending_review_count_in_the_nav_and_admin(client, staff_u
     ],
 )
 def test_one_money_format(value, rate, text):
-    from adplatform.accounts.formatting import format_money
+    from adplatform.core.formatting import format_money
 
     assert format_money(value, rate=rate) == text
 

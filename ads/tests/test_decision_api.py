@@ -11,8 +11,8 @@ from unittest import mock
 
 import pytest
 
-from adplatform.api.errors import ERROR_CODES
-from adplatform.redis import get_redis
+from adplatform.core.api.errors import ERROR_CODES
+from adplatform.core.redis import get_redis
 from ads.api.decisions import DecisionView
 from ads.budget import budget_rebuild, committed_micros
 from ads.streams import DECISION_STREAM

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from adplatform.redis import get_redis
+from adplatform.core.redis import get_redis
 from ads import budget, tokens
 from ads.budget import budget_rebuild, decisions_release_expired
 from ads.decisions import CampaignInfo, Candidate, CreativeInfo, Player, ad_decide, engine, run_auction
@@ -393,7 +393,7 @@ def test_a_serving_change_is_picked_up(container, django_capture_on_commit_callb
 
 
 def test_redis_down_answers_degraded_and_reserves_nothing(container, settings):
-    from adplatform.redis import reset_redis_client
+    from adplatform.core.redis import reset_redis_client
 
     running(container)
     engine.index()

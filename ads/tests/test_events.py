@@ -10,7 +10,7 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
-from adplatform.redis import get_redis, reset_redis_client
+from adplatform.core.redis import get_redis, reset_redis_client
 from ads.budget import Charge, budget_rebuild, charges_apply
 from ads.decisions import Player, ad_decide, engine
 from ads.events import events_drain
@@ -304,7 +304,7 @@ def test_today_counters_are_kept_live(api_client, setup):
 
 def test_accepted_events_survive_a_redis_crash(api_client, setup, settings, tmp_path):
     """The embedded Redis keeps an append-only file fsynced every second: a kill -9 after that loses nothing."""
-    from adplatform.embedded import EmbeddedRedis
+    from adplatform.core.embedded import EmbeddedRedis
 
     container, _, key = setup
     body = decision(container)

@@ -19,7 +19,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from adplatform.redis import get_redis
+from adplatform.core.redis import get_redis
 from ads.budget import budget_rebuild
 from ads.decisions import Player, ad_decide, engine
 from ads.events import EVENT_STREAM, event_batch_ingest

@@ -19,8 +19,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from adplatform.redis import get_redis
-from adplatform.serving import serving_version_bump
+from adplatform.core.redis import get_redis
+from adplatform.core.serving import serving_version_bump
 from ads import budget, services
 from ads.models import Campaign, Decision, DecisionState
 from ads.streams import drain_decisions

@@ -16,9 +16,9 @@ from unittest import mock
 import pytest
 from django.db import connection
 
-from adplatform import invalidation
-from adplatform.localcache import TTLCache
-from adplatform.serving import serving_version_bump
+from adplatform.core import invalidation
+from adplatform.core.localcache import TTLCache
+from adplatform.core.serving import serving_version_bump
 from ads import services as ad_services
 from ads.tests.factories import AdvertiserFactory, CampaignFactory, CreativeFactory
 from conftest import WsgiServer

@@ -14,7 +14,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from adplatform.redis import get_redis
+from adplatform.core.redis import get_redis
 from ads import budget, services
 from ads.decisions import Player, ad_decide, engine
 from ads.models import Decision, LedgerEntry, LedgerKind

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from adplatform.redis import get_redis
+from adplatform.core.redis import get_redis
 from ads.events import today_key
 from ads.models import AdPerformance
 from ads.tests.factories import AdvertiserFactory, CampaignFactory, CreativeFactory

@@ -12,7 +12,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from adplatform.redis import get_redis
+from adplatform.core.redis import get_redis
 from ads.events import today_key
 from ads.models import AdPerformance
 from ads.tests.factories import AdvertiserFactory, CampaignFactory, CreativeFactory

@@ -201,7 +201,7 @@ def test_the_management_api_game_report_carries_the_earnings(token_client, earni
 
 
 def test_the_periodic_job_collects_only_new_engagements_by_watermark(game, campaign_2027):
-    from adplatform.redis import get_redis
+    from adplatform.core.redis import get_redis
     from ads.tasks import qualified_visits_collect as task
 
     # Without a watermark the job looks at recent hours, then remembers where it stopped.

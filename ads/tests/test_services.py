@@ -6,8 +6,8 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from adplatform.redis import get_redis
-from adplatform.serving import SERVING_VERSION_KEY
+from adplatform.core.redis import get_redis
+from adplatform.core.serving import SERVING_VERSION_KEY
 from ads import services
 from ads.models import Campaign, Creative
 from ads.tests.factories import AdvertiserFactory, CampaignFactory, CreativeFactory

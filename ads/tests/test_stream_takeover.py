@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from adplatform.redis import get_redis
+from adplatform.core.redis import get_redis
 from ads.events import EVENT_STREAM, events_drain
 from ads.models import AdEngagement, Decision
 from ads.streams import DECISION_STREAM, GROUP, alive_key, drain_decisions, ensure_group

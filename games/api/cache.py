@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 
-from adplatform.localcache import TTLCache
+from adplatform.core.localcache import TTLCache
 from games.models import Game
 from games.selectors import game_server_containers
 

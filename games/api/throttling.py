@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adplatform.api.throttling import RedisRateThrottle
+from adplatform.core.api.throttling import RedisRateThrottle
 from games.keycache import ApiKeyInfo
 
 

@@ -21,8 +21,8 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
-from adplatform.api.errors import DomainError
-from adplatform.api.pagination import CursorPagination
+from adplatform.core.api.errors import DomainError
+from adplatform.core.api.pagination import CursorPagination
 from games import selectors, services
 from games.api import cache
 from games.api.serializers import (

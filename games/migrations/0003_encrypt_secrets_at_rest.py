@@ -1,4 +1,4 @@
-"""Signing secrets and Open Cloud API keys encrypted at rest (adplatform.crypto, FIELD_ENCRYPTION_KEYS).
+"""Signing secrets and Open Cloud API keys encrypted at rest (adplatform.core.crypto, FIELD_ENCRYPTION_KEYS).
 
 The columns become text (a Fernet token is longer than the secret), then every stored plaintext value is
 encrypted in place. Reversible: the reverse decrypts them back.
@@ -6,13 +6,13 @@ encrypted in place. Reversible: the reverse decrypts them back.
 
 from django.db import migrations
 
-import adplatform.crypto
+import adplatform.core.crypto
 
 COLUMNS = [("games_gameapikey", "signing_secret"), ("games_game", "open_cloud_api_key")]
 
 
 def encrypt_existing(apps, schema_editor):
-    from adplatform.crypto import PREFIX, encrypt
+    from adplatform.core.crypto import PREFIX, encrypt
 
     with schema_editor.connection.cursor() as cursor:
         for table, column in COLUMNS:
@@ -22,7 +22,7 @@ def encrypt_existing(apps, schema_editor):
 
 
 def decrypt_existing(apps, schema_editor):
-    from adplatform.crypto import PREFIX, decrypt
+    from adplatform.core.crypto import PREFIX, decrypt
 
     with schema_editor.connection.cursor() as cursor:
         for table, column in COLUMNS:
@@ -41,12 +41,12 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="gameapikey",
             name="signing_secret",
-            field=adplatform.crypto.EncryptedTextField(),
+            field=adplatform.core.crypto.EncryptedTextField(),
         ),
         migrations.AlterField(
             model_name="game",
             name="open_cloud_api_key",
-            field=adplatform.crypto.EncryptedTextField(
+            field=adplatform.core.crypto.EncryptedTextField(
                 blank=True, editable=False, help_text="Open Cloud API key for MessagingService (write-only)."
             ),
         ),

@@ -8,8 +8,8 @@ from unittest import mock
 import pytest
 from django.urls import reverse
 
-from adplatform.redis import get_redis
-from adplatform.serving import SERVING_VERSION_KEY, serving_version
+from adplatform.core.redis import get_redis
+from adplatform.core.serving import SERVING_VERSION_KEY, serving_version
 from games import keycache
 from games.models import AdContainer, Asset, ContainerStatusChange, Game, GameApiKey, Playlist
 from games.tests.factories import AdContainerFactory, AssetFactory, GameFactory, PlaylistFactory, make_api_key
@@ -26,7 +26,7 @@ def staff_client(client, staff_user):
 @pytest.fixture(autouse=True)
 def counted_bumps():
     """The serving version starts at a known number, so "bumped once" reads as 100 -> 101 (a counter that
-    starts afresh starts from the clock instead: adplatform/serving.py)."""
+    starts afresh starts from the clock instead: adplatform/core/serving.py)."""
     get_redis().set(SERVING_VERSION_KEY, 100)
 
 

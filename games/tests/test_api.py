@@ -12,7 +12,7 @@ from django.db import connection
 from django.db.models import ProtectedError
 from django.test.utils import CaptureQueriesContext
 
-from adplatform.api.errors import ERROR_CODES
+from adplatform.core.api.errors import ERROR_CODES
 from games import services
 from games.api.throttling import GameServerRateThrottle
 from games.models import AdContainer, ContainerStatusChange, Game, GameApiKey, Playlist, SyncStatus

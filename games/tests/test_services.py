@@ -4,8 +4,8 @@ from unittest import mock
 import pytest
 from django.core.exceptions import ValidationError
 
-from adplatform.redis import get_redis
-from adplatform.serving import SERVING_VERSION_KEY
+from adplatform.core.redis import get_redis
+from adplatform.core.serving import SERVING_VERSION_KEY
 from games import keycache, services
 from games.models import AdContainer, ContainerStatusChange, Game, GameApiKey, PlaylistItem, SyncStatus
 from games.tests.factories import AdContainerFactory, AssetFactory, GameFactory, PlaylistFactory

@@ -15,8 +15,8 @@ from celery.exceptions import Retry
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from adplatform.redis import get_redis
-from adplatform.serving import SERVING_VERSION_KEY, serving_version, serving_version_bump
+from adplatform.core.redis import get_redis
+from adplatform.core.serving import SERVING_VERSION_KEY, serving_version, serving_version_bump
 from ads.budget import budget_rebuild
 from ads.decisions import Player, ad_decide, engine
 from ads.tests.factories import CampaignFactory, CreativeFactory

@@ -19,8 +19,8 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from adplatform.api.errors import DomainError
-from adplatform.api.throttling import UserRateThrottle
+from adplatform.core.api.errors import DomainError
+from adplatform.core.api.throttling import UserRateThrottle
 from integrations import readthrough
 from integrations.api.serializers import (
     AssetIdSerializer,

@@ -14,7 +14,7 @@ caller probing a half-open circuit; ``failures`` counts the current failure stre
 
 When Redis is unreachable the breaker lets calls through (fail open, logged).
 
-Each step is one Lua script (:class:`adplatform.redis.LuaScript`), one round trip. pybreaker was measured
+Each step is one Lua script (:class:`adplatform.core.redis.LuaScript`), one round trip. pybreaker was measured
 against it (``bench/roblox_resilience.py``) and not taken: the same two round trips a call, and it lacks what
 this breaker must do across processes: one probe in half-open for every process, the cool-down on Redis's
 clock to the millisecond (pybreaker keeps ``opened_at`` in whole seconds of each machine's clock), a 429 that
@@ -27,7 +27,7 @@ import logging
 
 import redis
 
-from adplatform.redis import LuaScript, get_redis
+from adplatform.core.redis import LuaScript, get_redis
 from integrations.metrics import CIRCUIT_STATE_VALUES, ROBLOX_CIRCUIT_STATE
 from integrations.roblox.config import get_config
 from integrations.roblox.errors import RobloxCircuitOpen

@@ -14,7 +14,7 @@ from typing import Any
 
 import redis
 
-from adplatform.redis import get_redis
+from adplatform.core.redis import get_redis
 from integrations.metrics import ROBLOX_CACHE
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ A ``429`` from Roblox blocks the host for every process for the time Roblox aske
 When Redis is unreachable the limit is not enforced (fail open, logged): it protects Roblox's capacity and
 our reputation with it, not money.
 
-One Lua script (:class:`adplatform.redis.LuaScript`), one round trip a call. ``limits`` was measured against it
+One Lua script (:class:`adplatform.core.redis.LuaScript`), one round trip a call. ``limits`` was measured against it
 (``bench/roblox_resilience.py``) and not taken: no faster (one round trip too), and it has no token bucket
 that lets a caller reserve the next slot and sleep until it, which is how a sync waits out a short limit
 instead of failing.
@@ -23,7 +23,7 @@ import math
 
 import redis
 
-from adplatform.redis import LuaScript, get_redis
+from adplatform.core.redis import LuaScript, get_redis
 from integrations.roblox.config import get_config
 
 logger = logging.getLogger(__name__)

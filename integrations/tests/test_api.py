@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from adplatform.api.errors import ERROR_CODES
+from adplatform.core.api.errors import ERROR_CODES
 from integrations.tests import roblox_bodies as rb
 
 pytestmark = pytest.mark.django_db

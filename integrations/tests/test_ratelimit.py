@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adplatform.redis import get_redis
+from adplatform.core.redis import get_redis
 from integrations.roblox import games, opencloud, thumbnails, universes
 from integrations.roblox.errors import RobloxRateLimited
 from integrations.roblox.ratelimit import RateLimiter, Refused

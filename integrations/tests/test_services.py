@@ -8,7 +8,7 @@ import pytest
 import redis
 import responses
 
-from adplatform.redis import get_redis
+from adplatform.core.redis import get_redis
 from integrations import services
 from integrations.roblox import cache
 from integrations.roblox.errors import RobloxMessageTooLarge, RobloxNotFound

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import authentication, permissions
 
-from adplatform.api.client import client_ip as platform_client_ip
+from adplatform.core.api.client import client_ip as platform_client_ip
 from scoreboard import services
 from scoreboard.services import ScoreClaims
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from adplatform.api.throttling import RedisRateThrottle
+from adplatform.core.api.throttling import RedisRateThrottle
 
 
 class LeaderboardReadThrottle(RedisRateThrottle):

@@ -19,8 +19,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from adplatform.api.errors import DomainError
-from adplatform.api.lean import error_response, json_response, with_lean_path
+from adplatform.core.api.errors import DomainError
+from adplatform.core.api.lean import error_response, json_response, with_lean_path
 from games.api.views import GAME_PK, LIST_PARAMETERS, GameChildViewSet, GameServerView
 from games.models import Game
 from scoreboard import metrics, selectors, services
@@ -119,7 +119,7 @@ class ScoreUpdateView(APIView):
 
     @classmethod
     def lean_post(cls, request) -> HttpResponse | None:
-        """Every POST, answered without DRF's request cycle (see :mod:`adplatform.api.lean`): the same
+        """Every POST, answered without DRF's request cycle (see :mod:`adplatform.core.api.lean`): the same
         authentication class, the same service, and errors through the API's exception handler.
         Other methods (405) go through DRF."""
         if request.method != "POST":

@@ -14,8 +14,8 @@ from django.db import connection, transaction
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from adplatform.api.errors import ERROR_CODES, DomainError
-from adplatform.redis import get_redis
+from adplatform.core.api.errors import ERROR_CODES, DomainError
+from adplatform.core.redis import get_redis
 from games.tests.factories import GameFactory
 from scoreboard import leaderboard, metrics, services
 from scoreboard.models import Player, RevokedToken, Score, ScoreHistory
@@ -430,7 +430,7 @@ def test_a_verified_token_is_remembered_for_its_life_but_its_expiry_is_checked(s
     claims = services.score_token_verify(token=token)
     # when: ten minutes later (in-process clock), with the JWT decoder gone
     now = time.monotonic() + 600
-    monkeypatch.setattr("adplatform.localcache.time.monotonic", lambda: now)
+    monkeypatch.setattr("adplatform.core.localcache.time.monotonic", lambda: now)
     monkeypatch.setattr(services.jwt, "decode", None)
     # then: it is not decoded again, but refused once it expires
     assert services.score_token_verify(token=token) == claims

@@ -14,8 +14,8 @@ import time
 import pytest
 from django.core.management import call_command
 
-from adplatform.management.commands.simulate_game import Command as SimulateGame
-from adplatform.simulator import Roster, SimConfig, Simulation, regulars
+from adplatform.tools.management.commands.simulate_game import Command as SimulateGame
+from adplatform.tools.simulator import Roster, SimConfig, Simulation, regulars
 from games.demo import DEMO_PLACE_ID
 from games.models import Game
 from games.services import api_key_create

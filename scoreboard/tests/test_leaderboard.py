@@ -12,7 +12,7 @@ from django.utils import timezone
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from adplatform.redis import get_redis
+from adplatform.core.redis import get_redis
 from scoreboard import leaderboard, metrics, selectors, services
 from scoreboard.models import Player, ScoreSource
 from scoreboard.tests.factories import ActionTypeFactory

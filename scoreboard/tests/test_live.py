@@ -10,8 +10,8 @@ from channels.testing import WebsocketCommunicator
 from django.db import connections
 from prometheus_client import REGISTRY
 
-from adplatform.asgi import application
-from adplatform.redis import get_redis
+from adplatform.core.redis import get_redis
+from adplatform.project.asgi import application
 from scoreboard.consumers import CLOSE_UNKNOWN_BOARD
 from scoreboard.leaderboard import leaderboard_group
 from scoreboard.live import MIN_INTERVAL_MS, VIEWER_QUEUE, Broadcaster, broadcaster

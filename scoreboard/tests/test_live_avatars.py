@@ -12,7 +12,7 @@ import pytest
 import responses
 import websockets
 
-from adplatform.redis import get_redis
+from adplatform.core.redis import get_redis
 from integrations.roblox import cache
 from scoreboard import live_avatars
 from scoreboard.live import top_entries

@@ -8,7 +8,7 @@ import pytest
 import websockets
 from playwright.sync_api import expect
 
-from adplatform.redis import get_redis
+from adplatform.core.redis import get_redis
 from scoreboard.leaderboard import leaderboard_group
 from scoreboard.services import leaderboard_ensure
 from scoreboard.tests.factories import GameServer

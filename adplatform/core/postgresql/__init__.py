@@ -1,0 +1,1 @@
+"""The PostgreSQL backend (``ENGINE = "adplatform.core.postgresql"``): see :mod:`adplatform.core.postgresql.base`."""

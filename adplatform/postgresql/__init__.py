@@ -1,1 +1,0 @@
-"""The PostgreSQL backend (``ENGINE = "adplatform.postgresql"``): see :mod:`adplatform.postgresql.base`."""
