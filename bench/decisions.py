@@ -250,7 +250,11 @@ def main() -> None:
         "--workers", type=int, default=2, help="granian worker processes (two or more: money is shared)"
     )
     parser.add_argument("--threads", type=int, default=4, help="blocking threads per granian worker")
-    parser.add_argument("--baseline", default="/healthz", help="the bare JSON view measured beside decisions")
+    parser.add_argument(
+        "--baseline",
+        default="/api/v1/bench/baseline",
+        help="the bare view measured beside decisions: bench/baseline_urls.py (on the fast lane) or /healthz",
+    )
     parser.add_argument("--quick", action="store_true", help="CI: tiny sizes, checks each figure is produced")
     args = parser.parse_args()
     if args.quick:
@@ -270,6 +274,7 @@ def main() -> None:
         result = common.wrk(host, port, script, duration=seconds, connections=args.connections)
         return result, 1000 * (common.server_cpu_seconds() - cpu) / max(1, result.requests)
 
+    env = {**env, "DJANGO_SETTINGS_MODULE": "bench.baseline_settings"}  # production settings + the baseline's path
     with common.server(env, workers=args.workers, threads=args.threads) as (host, port):
         # warm both paths (index, connections, budget state) before anything is measured
         common.wrk(host, port, decision_script, duration=2, connections=args.connections)
