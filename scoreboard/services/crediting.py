@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from adplatform.api.errors import DomainError
@@ -39,29 +39,23 @@ class ScoreUpdate:
     multiplier_percent: int
 
 
-@dataclass
-class _Locked:
-    """The player's score row, locked for the transaction, with what the checks need of the player."""
-
-    score_id: int
-    score: int
-    reached_at: datetime | None
-    player_pk: int
-    roblox_user_id: int
-    username: str
-    is_banned: bool
-    tokens_not_before: datetime | None
-
-
-# The hot path speaks SQL: the ORM's query compilation cost more than the queries (measured). Each
-# statement runs prepared (:func:`_run_prepared`).
-_LOCK_SQL = f"""
-SELECT s.id, s.score, s.reached_at, p.id, p.roblox_user_id, p.username, p.is_banned, p.tokens_not_before
-FROM {Score._meta.db_table} s JOIN {Player._meta.db_table} p ON p.id = s.player_id
-WHERE s.player_id = %s AND s.game_id = %s
-FOR UPDATE OF s
+# The credit rules, each written once. In SQL, because they need the locked row and the one-statement
+# path decides them in the same round trip: the player's refusals (banned; token issued before the
+# player's revocation), the score's move (previous + increment) and ``reached_at`` (moves with any
+# non-zero increment, set on the first credit). In Python (:func:`_rules_outcome`), because they read
+# history and explain themselves: cooldown, hourly maximum, streak (the increment is
+# ``base_score * multiplier_percent // 100``). :func:`_refusal` turns the SQL's flags into errors.
+_LOCKED_CTE = f"""
+  SELECT s.id, s.score, p.id AS player_pk, p.roblox_user_id, p.username, p.is_banned,
+         (p.tokens_not_before IS NOT NULL AND %(iat)s::float8 IS NOT NULL
+          AND to_timestamp(%(iat)s::float8) < p.tokens_not_before) AS revoked
+  FROM {Score._meta.db_table} s JOIN {Player._meta.db_table} p ON p.id = s.player_id
+  WHERE s.player_id = %(player_pk)s::bigint AND s.game_id = %(game_id)s::bigint
+  FOR UPDATE OF s
 """  # noqa: S608 - table names from our models; values are parameters
 
+# Locks the score row first, for the rules that read history under the lock; the flags as the credit sees them.
+_LOCK_SQL = f"WITH locked AS ({_LOCKED_CTE}) SELECT is_banned, revoked FROM locked"  # noqa: S608
 
 _RECENT_SQL = f"""
 SELECT created_at, streak FROM {ScoreHistory._meta.db_table}
@@ -69,21 +63,34 @@ WHERE player_id = %s AND action_type_id = %s
 ORDER BY created_at DESC LIMIT %s
 """  # noqa: S608
 
-
-# One round trip: the history row, then the score pointing at it (version = the history id).
+# One statement credits: lock the score row, check the player, insert the history row (a duplicate action
+# id inserts nothing) and move the score, committed as one. Concurrent credits of a player queue on the row
+# lock and each sees the score the previous one committed (READ COMMITTED re-reads a row it waited for).
+# It runs as a prepared statement (:func:`_run_prepared`), so every parameter carries its type.
 _CREDIT_SQL = f"""
-WITH h AS (
-  INSERT INTO {ScoreHistory._meta.db_table} (game_id, player_id, action_type_id, action_id, increment, previous_score,
-    new_score, streak, multiplier_percent, source, api_key_id, token_jti, signature, nonce, ip_address, created_at,
-    updated_at)
-  VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-  RETURNING id
+WITH locked AS ({_LOCKED_CTE}), h AS (
+  INSERT INTO {ScoreHistory._meta.db_table} (game_id, player_id, action_type_id, action_id, increment,
+    previous_score, new_score, streak, multiplier_percent, source, api_key_id, token_jti, signature, nonce,
+    ip_address, created_at, updated_at)
+  SELECT %(game_id)s::bigint, player_pk, %(action_type_id)s::bigint, %(action_id)s::varchar, %(increment)s::bigint,
+         score, score + %(increment)s::bigint, %(streak)s::int, %(percent)s::int, %(source)s::varchar,
+         %(api_key_id)s::bigint, %(jti)s::varchar, %(signature)s::varchar, %(nonce)s::varchar, %(ip)s::inet,
+         %(now)s::timestamptz, %(now)s::timestamptz
+  FROM locked WHERE NOT is_banned AND NOT revoked
+  ON CONFLICT (game_id, action_id) DO NOTHING
+  RETURNING id, previous_score, new_score
+), u AS (
+  UPDATE {Score._meta.db_table} AS s
+  SET score = h.new_score, last_action_id = %(action_id)s::varchar, last_action_at = %(now)s::timestamptz,
+      version = h.id, updated_at = %(now)s::timestamptz,
+      reached_at = CASE WHEN %(increment)s::bigint <> 0 OR s.reached_at IS NULL THEN %(now)s::timestamptz
+                   ELSE s.reached_at END
+  FROM h, locked WHERE s.id = locked.id
+  RETURNING s.reached_at
 )
-UPDATE {Score._meta.db_table}
-SET score = %s, reached_at = %s, last_action_id = %s, last_action_at = %s, version = (SELECT id FROM h),
-    updated_at = %s
-WHERE id = %s
-RETURNING version
+SELECT locked.roblox_user_id, locked.username, locked.is_banned, locked.revoked, h.id, h.previous_score,
+       h.new_score, u.reached_at
+FROM locked LEFT JOIN h ON true LEFT JOIN u ON true
 """  # noqa: S608
 
 
@@ -95,11 +102,22 @@ def _ensure_score_row(*, game_id: int, player_pk: int) -> bool:
     return True
 
 
-def _lock_score(*, game_id: int, player_pk: int) -> _Locked | None:
-    rows = _run_prepared(_LOCK_SQL, [player_pk, game_id])
-    if not rows and _ensure_score_row(game_id=game_id, player_pk=player_pk):
-        rows = _run_prepared(_LOCK_SQL, [player_pk, game_id])
-    return _Locked(*rows[0]) if rows else None
+def _run_locked(sql: str, params: dict[str, Any]) -> tuple:
+    """Run a statement over the player's locked score row (made first when missing); its one row."""
+    rows = _run_prepared(sql, params)
+    if not rows and _ensure_score_row(game_id=params["game_id"], player_pk=params["player_pk"]):
+        rows = _run_prepared(sql, params)
+    if not rows:
+        raise _token_invalid("The token's player does not exist in this game.")
+    return rows[0]
+
+
+def _refusal(*, banned: bool, revoked: bool) -> DomainError | None:
+    if revoked:
+        return DomainError("token_revoked", "The player's score tokens were revoked.")
+    if banned:
+        return DomainError("player_banned", "This player is banned from the game's leaderboard.")
+    return None
 
 
 def _rules_outcome(*, action: ActionRule, player_pk: int, now: datetime) -> tuple[int, int]:
@@ -149,45 +167,6 @@ class _Credited:
     percent: int = 100
 
 
-# Action types without rules (most of them) are credited by one statement: lock the score row, check the
-# player, insert the history row (a duplicate action id inserts nothing) and move the score, committed
-# as one. Concurrent credits of a player queue on the row lock and each sees the score the previous one
-# committed (READ COMMITTED re-reads a row it waited for). It runs as a prepared statement
-# (:func:`_run_prepared`), so every parameter carries its type.
-_CREDIT_ONE_STATEMENT_SQL = f"""
-WITH locked AS (
-  SELECT s.id, s.score, p.id AS player_pk, p.roblox_user_id, p.username, p.is_banned,
-         (p.tokens_not_before IS NOT NULL AND %(iat)s::float8 IS NOT NULL
-          AND to_timestamp(%(iat)s::float8) < p.tokens_not_before) AS revoked
-  FROM {Score._meta.db_table} s JOIN {Player._meta.db_table} p ON p.id = s.player_id
-  WHERE s.player_id = %(player_pk)s::bigint AND s.game_id = %(game_id)s::bigint
-  FOR UPDATE OF s
-), h AS (
-  INSERT INTO {ScoreHistory._meta.db_table} (game_id, player_id, action_type_id, action_id, increment,
-    previous_score, new_score, streak, multiplier_percent, source, api_key_id, token_jti, signature, nonce,
-    ip_address, created_at, updated_at)
-  SELECT %(game_id)s::bigint, player_pk, %(action_type_id)s::bigint, %(action_id)s::varchar, %(increment)s::bigint,
-         score, score + %(increment)s::bigint, 1, 100, %(source)s::varchar, %(api_key_id)s::bigint,
-         %(jti)s::varchar, %(signature)s::varchar, %(nonce)s::varchar, %(ip)s::inet, %(now)s::timestamptz,
-         %(now)s::timestamptz
-  FROM locked WHERE NOT is_banned AND NOT revoked
-  ON CONFLICT (game_id, action_id) DO NOTHING
-  RETURNING id, previous_score, new_score
-), u AS (
-  UPDATE {Score._meta.db_table} AS s
-  SET score = h.new_score, last_action_id = %(action_id)s::varchar, last_action_at = %(now)s::timestamptz,
-      version = h.id, updated_at = %(now)s::timestamptz,
-      reached_at = CASE WHEN %(increment)s::bigint <> 0 OR s.reached_at IS NULL THEN %(now)s::timestamptz
-                   ELSE s.reached_at END
-  FROM h, locked WHERE s.id = locked.id
-  RETURNING s.reached_at
-)
-SELECT locked.roblox_user_id, locked.username, locked.is_banned, locked.revoked, h.id, h.previous_score,
-       h.new_score, u.reached_at
-FROM locked LEFT JOIN h ON true LEFT JOIN u ON true
-"""  # noqa: S608
-
-
 def _run_prepared(sql: str, params: dict[str, Any] | list[Any]) -> list[tuple]:
     """Run a fixed hot-path statement as a server-side prepared statement; return its rows.
 
@@ -211,62 +190,38 @@ def _run_prepared(sql: str, params: dict[str, Any] | list[Any]) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _credit_one_statement(*, game_id: int, player_pk: int, action: ActionRule, action_id: str, now: datetime,
-                          token_iat: float | None, **audit) -> _Credited:  # fmt: skip
+def _credit(*, game_id: int, player_pk: int, action: ActionRule, action_id: str, now: datetime,
+            token_iat: float | None, **audit) -> _Credited:  # fmt: skip
+    """One round trip for action types without rules; with rules, lock, read the history, then the same credit."""
+    params = {"game_id": game_id, "player_pk": player_pk, "iat": token_iat}
+    if action.reads_history:
+        with transaction.atomic():
+            # Refusals before the rules' own answers (a banned player on cooldown is told of the ban).
+            refused = _refusal(**dict(zip(("banned", "revoked"), _run_locked(_LOCK_SQL, params), strict=True)))
+            if refused is not None:
+                raise refused
+            streak, percent = _rules_outcome(action=action, player_pk=player_pk, now=now)
+            return _credit_statement(action=action, action_id=action_id, now=now, streak=streak, percent=percent,
+                                     params=params, audit=audit)  # fmt: skip
+    return _credit_statement(action=action, action_id=action_id, now=now, streak=1, percent=100, params=params,
+                             audit=audit)  # fmt: skip
+
+
+def _credit_statement(*, action: ActionRule, action_id: str, now: datetime, streak: int, percent: int,
+                      params: dict[str, Any], audit: dict[str, Any]) -> _Credited:  # fmt: skip
     params = {
-        "game_id": game_id, "player_pk": player_pk, "action_type_id": action.id, "action_id": action_id,
-        "increment": action.base_score, "now": now, "iat": token_iat, **audit,
+        **params, "action_type_id": action.id, "action_id": action_id, "now": now, "streak": streak,
+        "percent": percent, "increment": action.base_score * percent // 100, **audit,
     }  # fmt: skip
-    rows = _run_prepared(_CREDIT_ONE_STATEMENT_SQL, params)
-    if not rows and _ensure_score_row(game_id=game_id, player_pk=player_pk):
-        rows = _run_prepared(_CREDIT_ONE_STATEMENT_SQL, params)
-    if not rows:
-        raise _token_invalid("The token's player does not exist in this game.")
-    roblox_user_id, username, banned, revoked, version, previous, new_score, reached_at = rows[0]
-    if revoked:
-        raise DomainError("token_revoked", "The player's score tokens were revoked.")
-    if banned:
-        raise DomainError("player_banned", "This player is banned from the game's leaderboard.")
+    roblox_user_id, username, banned, revoked, version, previous, new_score, reached_at = _run_locked(
+        _CREDIT_SQL, params
+    )
+    refused = _refusal(banned=banned, revoked=revoked)
+    if refused is not None:
+        raise refused
     if version is None:
         raise _duplicate(action_id)
-    return _Credited(roblox_user_id, username, previous, new_score, reached_at, version)
-
-
-def _credit_with_rules(*, game_id: int, player_pk: int, action: ActionRule, action_id: str, now: datetime,
-                       token_iat: float | None, **audit) -> _Credited:  # fmt: skip
-    """Cooldown, hourly maximum and streaks read the player's recent credits under the row lock."""
-    try:
-        with transaction.atomic():
-            locked = _lock_score(game_id=game_id, player_pk=player_pk)
-            if locked is None:
-                raise _token_invalid("The token's player does not exist in this game.")
-            if (
-                token_iat is not None
-                and locked.tokens_not_before is not None
-                and token_iat < locked.tokens_not_before.timestamp()
-            ):
-                raise DomainError("token_revoked", "The player's score tokens were revoked.")
-            if locked.is_banned:
-                raise DomainError("player_banned", "This player is banned from the game's leaderboard.")
-            streak, percent = _rules_outcome(action=action, player_pk=locked.player_pk, now=now)
-            increment = action.base_score * percent // 100
-            previous = locked.score
-            new_score = previous + increment
-            reached_at = now if increment or locked.reached_at is None else locked.reached_at
-            [(version,)] = _run_prepared(
-                _CREDIT_SQL,
-                [
-                    game_id, locked.player_pk, action.id, action_id, increment, previous, new_score, streak, percent,
-                    audit["source"], audit["api_key_id"], audit["jti"], audit["signature"], audit["nonce"],
-                    audit["ip"], now, now,
-                    new_score, reached_at, action_id, now, now, locked.score_id,
-                ],
-            )  # fmt: skip
-    except IntegrityError as exc:
-        if "score_history_action_id_unique_per_game" in str(exc):
-            raise _duplicate(action_id) from None
-        raise
-    return _Credited(locked.roblox_user_id, locked.username, previous, new_score, reached_at, version, streak, percent)
+    return _Credited(roblox_user_id, username, previous, new_score, reached_at, version, streak, percent)
 
 
 def score_credit(
@@ -294,8 +249,7 @@ def score_credit(
     maximum) and ``action_duplicate``.
     """
     now = _truncate_ms(at or timezone.now())
-    credit = _credit_with_rules if action.reads_history else _credit_one_statement
-    done = credit(
+    done = _credit(
         game_id=game_id, player_pk=player_pk, action=action, action_id=action_id, now=now, token_iat=token_iat,
         source=source, api_key_id=api_key_id, jti=token_jti, signature=signature, nonce=nonce, ip=ip,
     )  # fmt: skip

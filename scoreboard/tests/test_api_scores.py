@@ -290,6 +290,15 @@ def test_cooldown_of_the_action_type(server, boss, token):
     assert _score() == 500
 
 
+def test_a_banned_player_on_cooldown_is_told_of_the_ban(server, boss, token, game):
+    # given: a credit that starts the action type's cooldown, then a ban
+    assert server.update(token, "boss_defeated").status_code == 200
+    services.player_ban(player=Player.objects.get(game=game, roblox_user_id=PLAYER))
+    # then: the player's refusal comes before the rules' own answers
+    assert_error(server.update(token, "boss_defeated"), 403, "player_banned")
+    assert _score() == 500
+
+
 def test_hourly_maximum_of_the_action_type(server, game, token):
     ActionTypeFactory(game=game, key="chest_opened", base_score=5, max_per_hour=3)
     for _ in range(3):
