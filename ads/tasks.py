@@ -73,7 +73,7 @@ def reconcile_budgets() -> dict:
 @shared_task(ignore_result=True)
 def rollup_performance() -> dict:
     """Every minute: the current and previous hour of ``AdPerformance``, plus hours late rows touched."""
-    from ads.reporting import performance_rollup_recent
+    from ads.rollups import performance_rollup_recent
 
     with _exclusive("rollup_performance") as mine:
         return performance_rollup_recent() if mine else {}
