@@ -20,7 +20,7 @@ from adplatform.api.errors import DomainError
 from scoreboard.models import Player, Score, ScoreHistory, ScoreSource
 from scoreboard.services.action_types import ActionRule
 from scoreboard.services.common import _truncate_ms
-from scoreboard.services.errors import _duplicate, _retry_after, _token_invalid
+from scoreboard.services.errors import _duplicate, _player_banned, _retry_after, _token_invalid
 from scoreboard.services.rankings import _board_after_credit
 
 logger = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ def _refusal(*, banned: bool, revoked: bool) -> DomainError | None:
     if revoked:
         return DomainError("token_revoked", "The player's score tokens were revoked.")
     if banned:
-        return DomainError("player_banned", "This player is banned from the game's leaderboard.")
+        return _player_banned()
     return None
 
 

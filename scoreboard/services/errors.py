@@ -35,6 +35,10 @@ def _token_expired() -> DomainError:
     )
 
 
+def _player_banned() -> DomainError:
+    return DomainError("player_banned", "This player is banned from the game's leaderboard.")
+
+
 def _blocked(seconds: int) -> DomainError:
     return DomainError(
         "rate_limited",

@@ -36,7 +36,7 @@ from games.models import GameApiKey
 from scoreboard import metrics
 from scoreboard.models import MAX_ROBLOX_ID, Player, RevokedToken
 from scoreboard.services.common import MAX_TOKEN_TTL, _setting, _token_ttl, _truncate_ms
-from scoreboard.services.errors import _blocked, _redis_down, _token_expired, _token_invalid
+from scoreboard.services.errors import _blocked, _player_banned, _redis_down, _token_expired, _token_invalid
 from scoreboard.services.keys import _block_key, _fail_key, _not_before_key, _revocations_ready_key, _revoked_key
 from scoreboard.services.players import player_upsert
 
@@ -146,7 +146,7 @@ def score_token_issue(*, game_id: int, key_id: int, player_id: int, username: st
     """
     player = player_upsert(game_id=game_id, player_id=player_id, username=username)
     if player.is_banned:
-        raise DomainError("player_banned", "This player is banned from the game's leaderboard.")
+        raise _player_banned()
     now = time.time()
     expires = int(now) + _token_ttl()
     jti = uuid.uuid4().hex

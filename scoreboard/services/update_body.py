@@ -11,11 +11,7 @@ from typing import Any
 from adplatform.api.errors import DomainError
 
 MAX_BODY_BYTES = 4096
-
-
 _PRINTABLE = re.compile(r"^[\x21-\x7e]+$")
-
-
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,64}$")
 
 
