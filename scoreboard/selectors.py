@@ -86,11 +86,13 @@ def leaderboard_top_from_db(game_id: int, limit: int) -> list[BoardEntry]:
     return [_entry(i, row) for i, row in enumerate(rows, start=1)]
 
 
-def _db_updated_at(game_id: int) -> datetime | None:
+def leaderboard_updated_at_from_db(game_id: int) -> datetime | None:
+    """When the board last changed, as PostgreSQL has it."""
     return scored_players(game_id).aggregate(latest=Max("last_action_at"))["latest"]
 
 
-def _standing_from_db(game: GameRef, player_id: int) -> PlayerStanding | None:
+def leaderboard_player_from_db(game: GameRef, player_id: int) -> PlayerStanding | None:
+    """A player's standing computed by PostgreSQL, in the sorted set's order; None without a score."""
     me = (
         scored_players(game.id)
         .filter(player__roblox_user_id=player_id)
@@ -118,7 +120,7 @@ def _standing_from_db(game: GameRef, player_id: int) -> PlayerStanding | None:
         username=username,
         score=score,
         around=around,
-        updated_at=_db_updated_at(game.id),
+        updated_at=leaderboard_updated_at_from_db(game.id),
     )
 
 

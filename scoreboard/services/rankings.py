@@ -23,10 +23,10 @@ from scoreboard.selectors import (
     GameRef,
     Leaderboard,
     PlayerStanding,
-    _db_updated_at,
-    _standing_from_db,
     game_by_slug,
+    leaderboard_player_from_db,
     leaderboard_top_from_db,
+    leaderboard_updated_at_from_db,
     scored_players,
 )
 from scoreboard.services.common import _ms
@@ -208,7 +208,7 @@ def leaderboard_top(slug: str, limit: int = 10) -> Leaderboard | None:
     if top is None:
         return Leaderboard(
             game=game,
-            updated_at=_db_updated_at(game.id),
+            updated_at=leaderboard_updated_at_from_db(game.id),
             entries=leaderboard_top_from_db(game.id, limit),
             total=scored_players(game.id).count(),
         )
@@ -230,7 +230,7 @@ def leaderboard_player(slug: str, player_id: int) -> PlayerStanding | None:
     if standing is leaderboard.NO_SCORE:
         return None
     if standing is None:
-        return _standing_from_db(game, player_id)
+        return leaderboard_player_from_db(game, player_id)
     return PlayerStanding(
         game=game,
         rank=standing.rank,
