@@ -6,7 +6,10 @@ class AdsConfig(AppConfig):
     verbose_name = "Ads"
 
     def ready(self) -> None:
-        from ads import admin_reporting  # noqa: F401  (registers the AdPerformance admin)
+        from ads import (
+            admin_reporting,  # noqa: F401  (registers the AdPerformance admin)
+            tasks,  # noqa: F401  (registered for the names ads.compliance queues by)
+        )
         from ads.budget import budget_spent_out
 
         budget_spent_out.connect(_notify_spent_out, dispatch_uid="ads-notify-budget-spent")

@@ -8,7 +8,7 @@ Every write here is a service (pages, admin, API and tasks call them):
 
 * :func:`creative_roblox_check`: ask Roblox (Open Cloud Assets, the owner's key) who created the
   creative's asset and where its moderation stands;
-* :func:`creative_upload_create` / :func:`creative_upload_process`: artwork an advertiser hands in is
+* :func:`creative_upload_create` / :func:`ads.uploads.creative_upload_process`: artwork an advertiser hands in is
   validated, uploaded as the owner's asset, polled until Roblox finished, and becomes a creative.
 """
 
@@ -19,17 +19,29 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from adplatform.core.serving import serving_version_bump
-from ads.models import Campaign, Creative, CreativeUpload, ModerationStatus, RobloxReview, UploadState
+from ads.models import Campaign, Creative, CreativeUpload, ModerationStatus, RobloxReview
 from games.models import Game
 from integrations.roblox.errors import RobloxError, RobloxForbidden, RobloxNotFound, RobloxUnavailable
 
 logger = logging.getLogger(__name__)
+
+# The Roblox work runs in Celery tasks (ads.tasks) that call back into this module: they are queued by their
+# registered names, not imported (ads.apps imports the tasks at start-up, so every process knows the names).
+ASSET_VERDICT_TASK = "ads.tasks.asset_verdict_task"
+ROBLOX_CHECK_TASK = "ads.tasks.creative_roblox_check_task"
+UPLOAD_PROCESS_TASK = "ads.tasks.creative_upload_process_task"
+
+
+def _task(name: str):
+    return current_app.tasks[name]
+
 
 # What the console accepts as artwork (Open Cloud takes PNG, JPEG, BMP and TGA images below 8000 px).
 UPLOAD_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "BMP": "image/bmp"}
@@ -119,7 +131,7 @@ class AssetVerdict:
     retry: bool = False
 
 
-def _game_creator(game: Game) -> tuple[str, int]:
+def game_creator(game: Game) -> tuple[str, int]:
     """``("user"|"group", id)`` of the game's creator on Roblox (public game details, cached)."""
     from integrations.services import roblox_game_details
 
@@ -141,7 +153,7 @@ def assess_asset(*, game: Game | None, roblox_asset_id: int) -> AssetVerdict:
     if not game.open_cloud_api_key:
         return AssetVerdict(RobloxReview.UNAVAILABLE, "The game's owner has not connected an Open Cloud key yet.")
     try:
-        creator_type, creator_id = _game_creator(game)
+        creator_type, creator_id = game_creator(game)
     except RobloxNotFound:
         return AssetVerdict(
             RobloxReview.UNAVAILABLE, "The game is not synced with Roblox yet (no universe or creator)."
@@ -252,7 +264,6 @@ def _asset_verdict_for_request(game: Game | None, asset_id: int) -> AssetVerdict
     import time
 
     from adplatform.core.redis import get_redis
-    from ads.tasks import asset_verdict_task
 
     if game is None or not game.open_cloud_api_key:
         return assess_asset(game=game, roblox_asset_id=asset_id)  # decided without Roblox
@@ -262,7 +273,7 @@ def _asset_verdict_for_request(game: Game | None, asset_id: int) -> AssetVerdict
         raw = client.get(key)
         if raw is None:
             if client.set(key + ":pending", 1, nx=True, ex=VERDICT_PENDING_TTL):
-                asset_verdict_task.delay(game.pk, asset_id)
+                _task(ASSET_VERDICT_TASK).delay(game.pk, asset_id)
             deadline = time.monotonic() + _wait_seconds()
             while raw is None and time.monotonic() < deadline:
                 time.sleep(0.05)
@@ -365,9 +376,7 @@ def creative_upload_queue(*, upload_id: int) -> None:
 
 
 def _queue_check_now(creative_id: int) -> None:
-    from ads.tasks import creative_roblox_check_task
-
-    creative_roblox_check_task.delay(creative_id)
+    _task(ROBLOX_CHECK_TASK).delay(creative_id)
 
 
 def roblox_reviews_refresh(*, older_than: timedelta = timedelta(minutes=10), limit: int = 200) -> int:
@@ -459,89 +468,4 @@ def creative_upload_create(
 
 
 def _queue_upload(upload_id: int, *, countdown: int) -> None:
-    from ads.tasks import creative_upload_process_task
-
-    creative_upload_process_task.apply_async(args=[upload_id], countdown=countdown)
-
-
-MAX_POLLS = 120  # about an hour at 30 s
-
-
-def _fail(upload: CreativeUpload, message: str) -> CreativeUpload:
-    upload.state = UploadState.FAILED
-    upload.error = message[:300]
-    upload.save(update_fields=["state", "error", "updated_at"])
-    logger.warning("creative upload failed", extra={"upload_id": upload.pk, "error": upload.error})
-    return upload
-
-
-@transaction.atomic
-def creative_upload_process(*, upload_id: int) -> tuple[CreativeUpload | None, bool]:
-    """Advance one upload: send it to Roblox, or poll its operation; ``(upload, poll_again)``.
-
-    Raises ``RobloxUnavailable`` when Roblox is down (the task retries with backoff); every other
-    outcome is recorded on the upload. A finished upload becomes a creative, checked like a typed one.
-    """
-    from ads import services
-    from integrations.services import roblox_cloud_asset_create, roblox_cloud_operation
-
-    upload = (
-        CreativeUpload.objects.select_for_update(of=("self",))
-        .select_related("campaign", "game")
-        .filter(pk=upload_id)
-        .first()
-    )
-    if upload is None or upload.state in (UploadState.DONE, UploadState.FAILED):
-        return upload, False
-    key = upload.game.open_cloud_api_key
-    if not key:
-        return _fail(upload, "The game's owner has no Open Cloud key any more."), False
-    try:
-        if upload.state == UploadState.PENDING:
-            creator_type, creator_id = _game_creator(upload.game)
-            operation = roblox_cloud_asset_create(
-                api_key=key,
-                asset_type="Image",
-                display_name=upload.name,
-                description=f"Ad creative, campaign {upload.campaign.roblox_campaign_id or upload.campaign_id}",
-                creator_type=creator_type,
-                creator_id=creator_id,
-                filename=upload.filename,
-                content=bytes(upload.content),
-                content_type=upload.content_type,
-            )
-            upload.operation_id = operation.id
-            upload.state = UploadState.PROCESSING
-        else:
-            operation = roblox_cloud_operation(operation_id=upload.operation_id, api_key=key)
-            upload.polls += 1
-    except RobloxUnavailable:
-        raise
-    except RobloxForbidden:
-        return _fail(upload, "The owner's Open Cloud key may not upload assets (asset:write) for this creator."), False
-    except RobloxNotFound as exc:
-        return _fail(upload, str(exc)), False
-    except RobloxError as exc:
-        return _fail(upload, f"Roblox refused the upload: {exc}"), False
-
-    if not operation.done or operation.asset is None:
-        if upload.polls >= MAX_POLLS:
-            return _fail(upload, "Roblox did not finish processing the upload."), False
-        upload.save(update_fields=["operation_id", "state", "polls", "updated_at"])
-        return upload, True
-
-    upload.roblox_asset_id = operation.asset.id
-    try:
-        creative = services.creative_create(
-            campaign=upload.campaign,
-            data={"name": upload.name, "kind": "DISPLAY", "roblox_asset_id": operation.asset.id},
-        )
-    except ValidationError as exc:
-        return _fail(upload, " ".join(m for ms in exc.message_dict.values() for m in ms)), False
-    upload.creative = creative
-    upload.state = UploadState.DONE
-    upload.content = b""  # on Roblox now; keeping the bytes would only cost space
-    upload.error = ""
-    upload.save()
-    logger.info("creative uploaded", extra={"upload_id": upload.pk, "creative_id": creative.pk})
-    return upload, False
+    _task(UPLOAD_PROCESS_TASK).apply_async(args=[upload_id], countdown=countdown)

@@ -26,12 +26,11 @@ from django.views.decorators.http import require_GET
 
 from ads import charts, reporting, revenue_share, selectors
 from ads.pacing import pacing_curve
+from ads.report_display import advertiser_figures, owner_figures
 from ads.reporting import (
     BREAKDOWN_TITLES,
     Figures,
     ReportRange,
-    advertiser_figures,
-    owner_figures,
     range_errors,
     report_breakdown,
     report_series,

@@ -73,7 +73,7 @@ def reconcile_budgets() -> dict:
 @shared_task(ignore_result=True)
 def rollup_performance() -> dict:
     """Every minute: the current and previous hour of ``AdPerformance``, plus hours late rows touched."""
-    from ads.reporting import performance_rollup_recent
+    from ads.rollups import performance_rollup_recent
 
     with _exclusive("rollup_performance") as mine:
         return performance_rollup_recent() if mine else {}
@@ -102,7 +102,7 @@ def creative_roblox_check_task(creative_id: int) -> str:
 @shared_task(bind=True, ignore_result=True, max_retries=None)
 def creative_upload_process_task(self, upload_id: int) -> str:
     """Send an upload to Roblox or poll its operation; polls again every 30 s until Roblox finished."""
-    from ads.compliance import creative_upload_process
+    from ads.uploads import creative_upload_process
     from integrations.roblox.errors import RobloxUnavailable
 
     try:

@@ -80,7 +80,7 @@ def live_keys(slug: str) -> tuple[str, str, str, str]:
 def top_entries(slug: str) -> list[dict[str, Any]] | None:
     """The current top 10 as plain dicts, with each player's cached avatar (None for an unknown or inactive game)."""
     from scoreboard.live_avatars import avatar_urls
-    from scoreboard.selectors import leaderboard_top
+    from scoreboard.services import leaderboard_top
 
     board = leaderboard_top(slug, TOP)
     if board is None:

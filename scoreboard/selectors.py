@@ -1,24 +1,20 @@
-"""Reads of the scoreboard: leaderboards (Redis, O(log N)), with PostgreSQL as the fallback and the truth.
+"""Reads of the scoreboard, read-only: games by slug, the board as PostgreSQL has it (the truth and the fallback).
 
-``leaderboard_top`` and ``leaderboard_player`` read the game's sorted set in
-one round trip each (a Lua script: ``ZREVRANGE``/``ZREVRANK`` plus the
-usernames). When the set is missing they have it rebuilt from PostgreSQL
-first; when Redis is down they answer from PostgreSQL, in the same order.
+The public board reads (``leaderboard_top``, ``leaderboard_player``) read Redis and may have a missing board
+rebuilt, which is a write: they are :mod:`scoreboard.services.rankings`'s. This module imports no service.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-import redis
 from django.conf import settings
 from django.db.models import Max, Q, QuerySet
 
 from adplatform.core.localcache import TTLCache
 from games.models import Game
-from scoreboard import leaderboard
 from scoreboard.leaderboard import BoardEntry, BoardStanding, leaderboard_group  # noqa: F401 - re-exported
 from scoreboard.models import ActionType, Player, Score, ScoreHistory
 
@@ -67,66 +63,6 @@ def game_by_slug(slug: str) -> GameRef | None:
     return _games_by_slug.get_or_load(slug, load)
 
 
-def _when(ms: int | None) -> datetime | None:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC) if ms else None
-
-
-def _ready(game: GameRef) -> bool:
-    from scoreboard.services import leaderboard_ensure
-
-    return leaderboard_ensure(game_id=game.id, slug=game.slug, reason="missing_on_read")
-
-
-def leaderboard_top(slug: str, limit: int = 10) -> Leaderboard | None:
-    """The first ``limit`` (at most 100) players of a game's board; None for an unknown game."""
-    game = game_by_slug(slug)
-    if game is None:
-        return None
-    limit = max(1, min(limit, MAX_LIMIT))
-    try:
-        top = leaderboard.board_top(game.id, limit)
-        if top is None and _ready(game):
-            top = leaderboard.board_top(game.id, limit)
-    except redis.RedisError:
-        logger.warning("leaderboard read from postgresql: redis unavailable", extra={"game_id": game.id})
-        top = None
-    if top is None:
-        return Leaderboard(
-            game=game,
-            updated_at=_db_updated_at(game.id),
-            entries=leaderboard_top_from_db(game.id, limit),
-            total=scored_players(game.id).count(),
-        )
-    return Leaderboard(game=game, updated_at=_when(top.updated_ms), entries=top.entries, total=top.total)
-
-
-def leaderboard_player(slug: str, player_id: int) -> PlayerStanding | None:
-    """A player's rank and score with up to 5 players above and 5 below; None when the player has no score."""
-    game = game_by_slug(slug)
-    if game is None:
-        return None
-    try:
-        standing = leaderboard.board_standing(game.id, player_id)
-        if standing is None and _ready(game):
-            standing = leaderboard.board_standing(game.id, player_id)
-    except redis.RedisError:
-        logger.warning("leaderboard read from postgresql: redis unavailable", extra={"game_id": game.id})
-        standing = None
-    if standing is leaderboard.NO_SCORE:
-        return None
-    if standing is None:
-        return _standing_from_db(game, player_id)
-    return PlayerStanding(
-        game=game,
-        rank=standing.rank,
-        player_id=standing.player_id,
-        username=standing.username,
-        score=standing.score,
-        around=standing.around,
-        updated_at=_when(standing.updated_ms),
-    )
-
-
 # --------------------------------------------------------------------------- PostgreSQL (truth and fallback)
 
 
@@ -150,11 +86,13 @@ def leaderboard_top_from_db(game_id: int, limit: int) -> list[BoardEntry]:
     return [_entry(i, row) for i, row in enumerate(rows, start=1)]
 
 
-def _db_updated_at(game_id: int) -> datetime | None:
+def leaderboard_updated_at_from_db(game_id: int) -> datetime | None:
+    """When the board last changed, as PostgreSQL has it."""
     return scored_players(game_id).aggregate(latest=Max("last_action_at"))["latest"]
 
 
-def _standing_from_db(game: GameRef, player_id: int) -> PlayerStanding | None:
+def leaderboard_player_from_db(game: GameRef, player_id: int) -> PlayerStanding | None:
+    """A player's standing computed by PostgreSQL, in the sorted set's order; None without a score."""
     me = (
         scored_players(game.id)
         .filter(player__roblox_user_id=player_id)
@@ -182,7 +120,7 @@ def _standing_from_db(game: GameRef, player_id: int) -> PlayerStanding | None:
         username=username,
         score=score,
         around=around,
-        updated_at=_db_updated_at(game.id),
+        updated_at=leaderboard_updated_at_from_db(game.id),
     )
 
 

@@ -29,14 +29,22 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from django.conf import settings
 
 from adplatform.core.api.errors import DomainError
 
-if TYPE_CHECKING:  # a type only: services imports this module
-    from scoreboard.services import SigningKey
+
+class KeyIdentity(Protocol):
+    """What this module reads of a game API key (``scoreboard.services.SigningKey`` is one): the services
+    import this module, never the reverse."""
+
+    @property
+    def key_id(self) -> int: ...
+    @property
+    def game_id(self) -> int: ...
+
 
 PREFIX = "ssk1"
 DEFAULT_TTL_SECONDS = 3600
@@ -164,7 +172,7 @@ def server_key_verify(*, key_id: str) -> tuple[ServerKeyClaims, str]:
     return claims, _derive(b"secret:", payload).hex()
 
 
-def server_key_secret_for(*, key_id: str, api_key: SigningKey) -> str:
+def server_key_secret_for(*, key_id: str, api_key: KeyIdentity) -> str:
     """The secret of ``key_id`` when it was issued to ``api_key`` (the key behind the player's token)."""
     claims, secret = server_key_verify(key_id=key_id)
     if claims.api_key_id != api_key.key_id or claims.game_id != api_key.game_id:

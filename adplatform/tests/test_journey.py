@@ -184,7 +184,7 @@ def test_owner_and_advertiser_journey(browser, asgi_server_factory, staff_user):
 
             # 5. the events become reports
             from ads.events import events_drain
-            from ads.reporting import performance_rollup_recent
+            from ads.rollups import performance_rollup_recent
 
             events_drain()
             performance_rollup_recent()

@@ -18,17 +18,12 @@ methods alike, make the edges of a graph of the project's modules. Two rules hol
   A module imports only from its own layer or a lower one. Tests, migrations, ``conftest.py``, ``bench/``,
   ``sdk/`` and ``manage.py`` stand outside the layers (they may import anything) but not outside the circle
   rule.
-
-``KNOWN_CIRCLES`` lists the circles inside the apps that are being taken apart elsewhere; each is expected to
-be found (``xfail(strict=True)`` style: the test fails once it is gone, so the entry is deleted then).
 """
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
-
-import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SKIP_DIRS = {".git", ".venv", ".venv-sdk", "node_modules", "staticfiles", "__pycache__", ".ci"}
@@ -45,10 +40,6 @@ LAYERS: list[tuple[str, ...]] = [
 
 # Circles only inside the apps (ads, scoreboard, games, integrations), each as the sorted modules of its
 # strongly connected component. Another branch takes them apart; delete an entry once it is gone.
-KNOWN_CIRCLES: list[frozenset[str]] = [
-    frozenset({"scoreboard.selectors", "scoreboard.services", "scoreboard.signing"}),
-    frozenset({"ads.compliance", "ads.services", "ads.tasks"}),
-]
 
 
 def _module_name(path: Path) -> str:
@@ -187,23 +178,8 @@ def upward_imports(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
     return sorted(wrong)
 
 
-def _is_app_only(component: frozenset[str]) -> bool:
-    return all(m.split(".")[0] in ("ads", "scoreboard", "games", "integrations") for m in component)
-
-
-def test_no_import_circle_beyond_the_known_ones():
-    found = circles(import_graph())
-    unknown = [sorted(c) for c in found if c not in KNOWN_CIRCLES]
-    assert unknown == [], "import circles (strongly connected components)"
-
-
-@pytest.mark.parametrize("circle", [sorted(c) for c in KNOWN_CIRCLES] or [None])
-def test_each_known_circle_is_still_there(circle):
-    """xfail(strict=True) style: when a known circle is taken apart, this fails; delete its entry then."""
-    if circle is None:
-        return
-    assert _is_app_only(frozenset(circle)), "only circles inside the apps may be listed as known"
-    assert frozenset(circle) in circles(import_graph()), f"{circle} is gone: delete it from KNOWN_CIRCLES"
+def test_no_import_circle():
+    assert [sorted(c) for c in circles(import_graph())] == [], "import circles (strongly connected components)"
 
 
 def test_no_import_from_a_lower_layer_to_a_higher_one():

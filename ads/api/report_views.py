@@ -21,7 +21,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ads import reporting, revenue_share, selectors
-from ads.reporting import ReportRange, advertiser_figures, owner_figures, range_errors, report_series, report_totals
+from ads.report_display import advertiser_figures, owner_figures
+from ads.reporting import ReportRange, range_errors, report_series, report_totals
 from games.selectors import games_visible_to
 
 DEFAULT_DAYS = 7

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from PIL import Image
 
-from ads import compliance, services
+from ads import compliance, services, uploads
 from ads.budget import budget_rebuild
 from ads.decisions import Player, ad_decide, engine
 from ads.models import Creative, CreativeUpload, RobloxReview, UploadState
@@ -343,7 +343,7 @@ def test_artwork_is_uploaded_as_the_owners_asset_polled_and_becomes_a_creative(
     # when Roblox takes it (operation not done yet)
     roblox_game(rsps, game)
     rsps.post(f"{CLOUD}/assets/v1/assets", json={"path": "operations/op-1", "done": False})
-    upload, again = compliance.creative_upload_process(upload_id=upload.pk)
+    upload, again = uploads.creative_upload_process(upload_id=upload.pk)
     assert again and upload.state == UploadState.PROCESSING and upload.operation_id == "op-1"
     sent = next(c.request for c in rsps.calls if c.request.method == "POST")
     assert sent.headers["x-api-key"] == OWNER_KEY
@@ -352,7 +352,7 @@ def test_artwork_is_uploaded_as_the_owners_asset_polled_and_becomes_a_creative(
 
     # then it is polled until done, and becomes a creative checked like a typed one
     rsps.get(f"{CLOUD}/assets/v1/operations/op-1", json={"path": "operations/op-1", "done": False})
-    upload, again = compliance.creative_upload_process(upload_id=upload.pk)
+    upload, again = uploads.creative_upload_process(upload_id=upload.pk)
     assert again and upload.polls == 1
     rsps.replace(
         responses.GET,
@@ -360,7 +360,7 @@ def test_artwork_is_uploaded_as_the_owners_asset_polled_and_becomes_a_creative(
         json={"path": "operations/op-1", "done": True, "response": {"assetId": "90001", "assetType": "Image"}},
     )
     cloud_asset(rsps, 90001, state="MODERATION_STATE_REVIEWING")
-    upload, again = compliance.creative_upload_process(upload_id=upload.pk)
+    upload, again = uploads.creative_upload_process(upload_id=upload.pk)
     assert not again and upload.state == UploadState.DONE
     creative = upload.creative
     assert creative.roblox_asset_id == 90001 and creative.campaign_id == campaign.pk
@@ -373,7 +373,7 @@ def test_an_upload_roblox_refuses_is_marked_failed(rsps, game):
     upload = compliance.creative_upload_create(campaign=campaign, name="Poster", data=png())
     roblox_game(rsps, game)
     rsps.post(f"{CLOUD}/assets/v1/assets", status=400, json={"code": "INVALID_ARGUMENT", "message": "InvalidImage"})
-    upload, again = compliance.creative_upload_process(upload_id=upload.pk)
+    upload, again = uploads.creative_upload_process(upload_id=upload.pk)
     assert not again and upload.state == UploadState.FAILED and "InvalidImage" in upload.error
     assert not Creative.objects.filter(campaign=campaign).exists()
 
@@ -386,7 +386,7 @@ def test_an_upload_waits_out_roblox_being_down(rsps, game):
     roblox_game(rsps, game)
     rsps.post(f"{CLOUD}/assets/v1/assets", status=503, json={"message": "down"})
     with pytest.raises(RobloxUnavailable):
-        compliance.creative_upload_process(upload_id=upload.pk)
+        uploads.creative_upload_process(upload_id=upload.pk)
     upload.refresh_from_db()
     assert upload.state == UploadState.PENDING
 
@@ -609,11 +609,11 @@ def test_the_upload_task_polls_again_until_roblox_finished_and_retries_when_down
     from integrations.roblox.errors import RobloxUnavailable
 
     upload = compliance.creative_upload_create(campaign=CampaignFactory(game=game), name="Poster", data=png())
-    with mock.patch("ads.compliance.creative_upload_process", return_value=(upload, True)):
+    with mock.patch("ads.uploads.creative_upload_process", return_value=(upload, True)):
         creative_upload_process_task(upload.pk)
     _quiet.assert_called_with(args=[upload.pk], countdown=30)
     # Roblox down: retried with backoff (run eagerly here, so at once), and given up after 8 retries.
-    with mock.patch("ads.compliance.creative_upload_process", side_effect=RobloxUnavailable("down")) as process:
+    with mock.patch("ads.uploads.creative_upload_process", side_effect=RobloxUnavailable("down")) as process:
         result = creative_upload_process_task.apply(args=[upload.pk])
     assert isinstance(result.result, RobloxUnavailable | Retry)
     assert process.call_count == 9

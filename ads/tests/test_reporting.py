@@ -22,13 +22,12 @@ from ads.reporting import (
     campaign_ctr_counts,
     floor_hour,
     performance_of_campaign,
-    performance_rollup,
-    performance_rollup_recent,
     range_errors,
     report_breakdown,
     report_series,
     report_totals,
 )
+from ads.rollups import performance_rollup, performance_rollup_recent
 from ads.tasks import rollup_performance
 from ads.tests.factories import CampaignFactory, CreativeFactory
 from games.tests.factories import AdContainerFactory, AssetFactory, PlaylistFactory, make_api_key
@@ -314,7 +313,7 @@ def test_the_job_rolls_up_the_current_and_previous_hour_every_run():
 def test_the_beat_task_is_scheduled_every_minute_and_logs_what_it_did(settings, caplog):
     entry = next(e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "ads.tasks.rollup_performance")
     assert entry["schedule"] == timedelta(minutes=1)
-    with caplog.at_level(logging.INFO, logger="ads.reporting"):
+    with caplog.at_level(logging.INFO, logger="ads.rollups"):
         result = rollup_performance()
     assert result["rebuilt"] is True
     assert any(r.message == "performance rolled up" and r.rows == result["rows"] for r in caplog.records)

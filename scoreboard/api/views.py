@@ -216,7 +216,7 @@ class LeaderboardView(PublicView):
     def get(self, request, *args, **kwargs):
         query = LeaderboardQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        board = selectors.leaderboard_top(kwargs["game_slug"], query.validated_data["limit"])
+        board = services.leaderboard_top(kwargs["game_slug"], query.validated_data["limit"])
         if board is None:
             raise DomainError("not_found", "No such game.")
         return Response(LeaderboardSerializer(board).data)
@@ -237,7 +237,7 @@ class LeaderboardPlayerView(PublicView):
     def get(self, request, *args, **kwargs):
         if selectors.game_by_slug(kwargs["game_slug"]) is None:
             raise DomainError("not_found", "No such game.")
-        standing = selectors.leaderboard_player(kwargs["game_slug"], kwargs["player_id"])
+        standing = services.leaderboard_player(kwargs["game_slug"], kwargs["player_id"])
         if standing is None:
             raise DomainError("not_found", "This player has no score in this game.")
         return Response(LeaderboardPlayerSerializer(standing).data)

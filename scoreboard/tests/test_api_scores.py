@@ -19,6 +19,7 @@ from adplatform.core.redis import get_redis
 from games.tests.factories import GameFactory
 from scoreboard import leaderboard, metrics, services
 from scoreboard.models import Player, RevokedToken, Score, ScoreHistory
+from scoreboard.services import tokens
 from scoreboard.tests.factories import ActionTypeFactory, GameServer, assert_error, sign
 
 pytestmark = pytest.mark.django_db
@@ -289,6 +290,15 @@ def test_cooldown_of_the_action_type(server, boss, token):
     assert _score() == 500
 
 
+def test_a_banned_player_on_cooldown_is_told_of_the_ban(server, boss, token, game):
+    # given: a credit that starts the action type's cooldown, then a ban
+    assert server.update(token, "boss_defeated").status_code == 200
+    services.player_ban(player=Player.objects.get(game=game, roblox_user_id=PLAYER))
+    # then: the player's refusal comes before the rules' own answers
+    assert_error(server.update(token, "boss_defeated"), 403, "player_banned")
+    assert _score() == 500
+
+
 def test_hourly_maximum_of_the_action_type(server, game, token):
     ActionTypeFactory(game=game, key="chest_opened", base_score=5, max_per_hour=3)
     for _ in range(3):
@@ -304,7 +314,7 @@ def test_repeated_signature_failures_block_the_key_and_are_counted(server, coin,
     blocks_before = metrics.BLOCKS.labels(scope="key")._value.get()
     for _ in range(4):
         assert_error(server.post(token, server.body(), signature="0" * 64), 401, "signature_invalid")
-    with caplog.at_level(logging.WARNING, logger="scoreboard.services"):
+    with caplog.at_level(logging.WARNING, logger="scoreboard.services.tokens"):
         response = server.post(token, server.body(), signature="0" * 64)
     error = assert_error(response, 429, "rate_limited")
     assert error["details"]["reason"] == "blocked"
@@ -330,7 +340,7 @@ def test_repeated_bad_tokens_block_the_address(server, coin, settings):
 
 def test_redis_down_is_503_and_nothing_is_credited(server, coin, token, monkeypatch):
     broken = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
-    monkeypatch.setattr("scoreboard.services.get_redis", lambda: broken)
+    monkeypatch.setattr("scoreboard.services.tokens.get_redis", lambda: broken)
     response = server.update(token)
     assert_error(response, 503, "service_unavailable")
     assert response["Retry-After"]
@@ -431,10 +441,10 @@ def test_a_verified_token_is_remembered_for_its_life_but_its_expiry_is_checked(s
     # when: ten minutes later (in-process clock), with the JWT decoder gone
     now = time.monotonic() + 600
     monkeypatch.setattr("adplatform.core.localcache.time.monotonic", lambda: now)
-    monkeypatch.setattr(services.jwt, "decode", None)
+    monkeypatch.setattr(tokens.jwt, "decode", None)
     # then: it is not decoded again, but refused once it expires
     assert services.score_token_verify(token=token) == claims
-    monkeypatch.setattr(services.time, "time", lambda: claims.expires_at + 1)
+    monkeypatch.setattr(tokens.time, "time", lambda: claims.expires_at + 1)
     with pytest.raises(DomainError) as refused:
         services.score_token_verify(token=token)
     assert refused.value.code == "token_expired"

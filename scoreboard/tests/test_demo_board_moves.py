@@ -20,7 +20,7 @@ from games.demo import DEMO_PLACE_ID
 from games.models import Game
 from games.services import api_key_create
 from scoreboard import demo
-from scoreboard.selectors import leaderboard_top
+from scoreboard.services import leaderboard_top
 
 
 def _top10(slug: str) -> list[int]:

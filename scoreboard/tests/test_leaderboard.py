@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 import redis
+from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 from redis.backoff import NoBackoff
@@ -63,18 +64,18 @@ def test_ties_go_to_the_player_who_reached_the_score_first(game, credit):
     credit(1, at=T0 + timedelta(seconds=2))
     credit(2, at=T0 + timedelta(seconds=1))
     credit(3, at=T0 + timedelta(seconds=3))
-    top = selectors.leaderboard_top(game.slug, 10)
+    top = services.leaderboard_top(game.slug, 10)
     assert [(e.rank, e.player_id, e.score) for e in top.entries] == [(1, 2, 10), (2, 1, 10), (3, 3, 10)]
     credit(3, at=T0 + timedelta(seconds=4))  # 20 now: first
     credit(1, at=T0 + timedelta(seconds=5))  # 20 too, but later than player 3
-    assert ids(selectors.leaderboard_top(game.slug, 10).entries) == [3, 1, 2]
-    assert selectors.leaderboard_player(game.slug, 1).rank == 2
+    assert ids(services.leaderboard_top(game.slug, 10).entries) == [3, 1, 2]
+    assert services.leaderboard_player(game.slug, 1).rank == 2
 
 
 def test_ties_in_the_same_millisecond_go_to_the_larger_user_id_in_redis_and_postgresql(game, credit):
     for player_id in (5, 50, 7):
         credit(player_id, at=T0)
-    assert ids(selectors.leaderboard_top(game.slug, 10).entries) == [50, 7, 5]
+    assert ids(services.leaderboard_top(game.slug, 10).entries) == [50, 7, 5]
     assert ids(selectors.leaderboard_top_from_db(game.pk, 10)) == [50, 7, 5]
 
 
@@ -91,9 +92,7 @@ def test_rebuild_equals_the_live_set(game, credit, boss, django_capture_on_commi
     assert services.leaderboard_rebuild(game_id=game.pk) == 12
 
     assert board_state(game.pk) == live
-    assert ids(selectors.leaderboard_top(game.slug, 100).entries) == ids(
-        selectors.leaderboard_top_from_db(game.pk, 100)
-    )
+    assert ids(services.leaderboard_top(game.slug, 100).entries) == ids(selectors.leaderboard_top_from_db(game.pk, 100))
 
 
 def test_the_rebuild_command(game, credit, capsys):
@@ -112,16 +111,16 @@ def test_a_missing_set_is_rebuilt_on_read(game, credit):
     credit(2)
     get_redis().flushdb()
     rebuilds = metrics.BOARD_REBUILDS.labels(reason="missing_on_read")._value.get()
-    assert ids(selectors.leaderboard_top(game.slug, 10).entries) == [1, 2]
+    assert ids(services.leaderboard_top(game.slug, 10).entries) == [1, 2]
     assert metrics.BOARD_REBUILDS.labels(reason="missing_on_read")._value.get() == rebuilds + 1
     get_redis().flushdb()
-    assert selectors.leaderboard_player(game.slug, 2).rank == 2
+    assert services.leaderboard_player(game.slug, 2).rank == 2
 
 
 def test_an_empty_board_is_not_missing(game):
     rebuilds = metrics.BOARD_REBUILDS.labels(reason="missing_on_read")._value.get()
-    assert selectors.leaderboard_top(game.slug, 10).entries == []
-    assert selectors.leaderboard_top(game.slug, 10).entries == []
+    assert services.leaderboard_top(game.slug, 10).entries == []
+    assert services.leaderboard_top(game.slug, 10).entries == []
     assert metrics.BOARD_REBUILDS.labels(reason="missing_on_read")._value.get() == rebuilds + 1
 
 
@@ -176,12 +175,12 @@ def test_ban_removes_the_player_and_unban_brings_them_back(game, credit, django_
     player = Player.objects.get(game=game, roblox_user_id=2)
     with django_capture_on_commit_callbacks(execute=True):
         services.player_ban(player=player, reason="speed hacks")
-    assert ids(selectors.leaderboard_top(game.slug, 10).entries) == [1]
-    assert selectors.leaderboard_player(game.slug, 2) is None
+    assert ids(services.leaderboard_top(game.slug, 10).entries) == [1]
+    assert services.leaderboard_player(game.slug, 2) is None
     assert ids(selectors.leaderboard_top_from_db(game.pk, 10)) == [1]
     with django_capture_on_commit_callbacks(execute=True):
         services.player_unban(player=player)
-    assert ids(selectors.leaderboard_top(game.slug, 10).entries) == [2, 1]
+    assert ids(services.leaderboard_top(game.slug, 10).entries) == [2, 1]
 
 
 def test_each_change_is_published_on_the_games_group(game, credit):
@@ -215,12 +214,12 @@ def test_reads_fall_back_to_postgresql_when_redis_is_down(game, credit, monkeypa
     for i in range(1, 15):
         for _ in range(i % 4):
             credit(i)
-    from_redis = selectors.leaderboard_player(game.slug, 6)
+    from_redis = services.leaderboard_player(game.slug, 6)
     broken = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
     monkeypatch.setattr("scoreboard.leaderboard.get_redis", lambda: broken)
-    top = selectors.leaderboard_top(game.slug, 10)
+    top = services.leaderboard_top(game.slug, 10)
     assert [e.player_id for e in top.entries] == [e.player_id for e in selectors.leaderboard_top_from_db(game.pk, 10)]
-    from_db = selectors.leaderboard_player(game.slug, 6)
+    from_db = services.leaderboard_player(game.slug, 6)
     assert (from_db.rank, from_db.score, from_db.around) == (from_redis.rank, from_redis.score, from_redis.around)
 
 
@@ -242,5 +241,5 @@ def test_rules_are_validated():
         "streak": {"window_seconds": 60, "step_percent": 10, "max_percent": 200}
     }
     for bad in ({"bonus": 1}, {"streak": {"window_seconds": 0}}, {"streak": {"step_percent": 5}}, [1]):
-        with pytest.raises(services.ValidationError):
+        with pytest.raises(ValidationError):
             services.action_type_rules_clean(bad)

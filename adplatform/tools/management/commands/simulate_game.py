@@ -122,7 +122,7 @@ class Command(BaseCommand):
         """The players who come back: the game's best (its leaderboard) and the simulator's regulars."""
         players: list[tuple[int, str]] = []
         if game is not None:
-            from scoreboard.selectors import leaderboard_top
+            from scoreboard.services import leaderboard_top
 
             board = leaderboard_top(game.slug, ROSTER_FROM_BOARD)
             players = [(e.player_id, e.username or f"Player{e.player_id}") for e in (board.entries if board else [])]
