@@ -1,0 +1,1 @@
+"""rotate_field_encryption."""

@@ -1,0 +1,1 @@
+"""runplatform, seed_demo, simulate_game."""
