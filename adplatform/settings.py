@@ -18,7 +18,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from adplatform import embedded
-from adplatform.env import env_bool, env_int, env_list, env_str, load_dotenv
+from adplatform.env import env_bool, env_float, env_int, env_list, env_str, load_dotenv
 from adplatform.redis import celery_broker_url, channel_layer_host
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -364,7 +364,7 @@ SERVING_INDEX_MAX_AGE = env_int("SERVING_INDEX_MAX_AGE", 30)  # seconds before a
 SERVING_UNKNOWN_CONTAINER_RELOAD = 1.0  # an unknown container reloads an index older than this
 DECISION_RESERVATION_SECONDS = env_int("DECISION_RESERVATION_SECONDS", 900)
 # A decision that finds a campaign's budget state missing waits this long for the one shared build.
-DECISION_BUDGET_WAIT_SECONDS = float(os.environ.get("DECISION_BUDGET_WAIT_SECONDS", "1.0"))
+DECISION_BUDGET_WAIT_SECONDS = env_float("DECISION_BUDGET_WAIT_SECONDS", 1.0)
 # EVEN pacing lets spend run this far ahead of the linear plan (seconds of the day), so it tracks the plan.
 PACING_LOOKAHEAD_SECONDS = env_int("PACING_LOOKAHEAD_SECONDS", 60)
 DECISION_ENGINE_BACKGROUND = True  # the timer's index reloads in a thread (inline in tests)
