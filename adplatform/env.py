@@ -21,6 +21,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from adplatform.ratelimit import FixedWindow
+
 _TRUE = {"1", "true", "yes", "on", *environ.Env.BOOLEAN_TRUE_STRINGS}
 _FALSE = {"0", "false", "no", "off", "n", ""}
 
@@ -71,6 +73,18 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if raw is None:
         return list(default or [])
     return [item.strip() for item in environ.Env.parse_value(raw, list) if item.strip()]
+
+
+def env_rate(name: str, default: str) -> str:
+    """A rate such as ``"120/min"`` (:meth:`FixedWindow.parse`), refused at start-up when malformed."""
+    raw = _raw(name)
+    if raw is None:
+        return default
+    try:
+        FixedWindow.parse(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a rate such as 120/min or 10/5s, got {raw!r}") from exc
+    return raw.strip()
 
 
 def load_dotenv(path: str | Path) -> None:

@@ -18,7 +18,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from adplatform import embedded
-from adplatform.env import env_bool, env_float, env_int, env_list, env_str, load_dotenv
+from adplatform.env import env_bool, env_float, env_int, env_list, env_rate, env_str, load_dotenv
 from adplatform.redis import celery_broker_url, channel_layer_host
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -319,9 +319,9 @@ REST_FRAMEWORK = {
         "adplatform.api.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
-        "anon": env_str("THROTTLE_ANON", "120/min"),
-        "user": env_str("THROTTLE_USER", "1200/min"),
-        "game_server": env_str("THROTTLE_GAME_SERVER", "30000/min"),  # per game API key, all servers
+        "anon": env_rate("THROTTLE_ANON", "120/min"),
+        "user": env_rate("THROTTLE_USER", "1200/min"),
+        "game_server": env_rate("THROTTLE_GAME_SERVER", "30000/min"),  # per game API key, all servers
     },
     "EXCEPTION_HANDLER": "adplatform.api.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -443,7 +443,7 @@ ROBLOX_CACHE_TTLS = {
 # Retry-After): web requests never call Roblox themselves.
 ROBLOX_DATA_API_WAIT_MS = env_int("ROBLOX_DATA_API_WAIT_MS", 1500)
 # Per-account rate of the Roblox data API (/api/v1/roblox/...), on top of the default throttles.
-REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["roblox"] = env_str("THROTTLE_ROBLOX", "300/min")
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["roblox"] = env_rate("THROTTLE_ROBLOX", "300/min")
 
 # --------------------------------------------------------------------------- client addresses behind proxies
 # Every throttle and block takes the client's address from adplatform.api.client.client_ip, which believes

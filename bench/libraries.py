@@ -41,8 +41,8 @@ from limits import parse, storage, strategies  # noqa: E402
 from pythonjsonlogger.json import JsonFormatter  # noqa: E402
 
 from adplatform import env as ours_env  # noqa: E402
-from adplatform.api.throttling import FixedWindow, hit  # noqa: E402
 from adplatform.logging import _SENSITIVE_KEY, JSONFormatter, RequestIDFilter, redact  # noqa: E402
+from adplatform.ratelimit import FixedWindow, hit  # noqa: E402
 from adplatform.redis import get_redis  # noqa: E402
 from integrations.roblox.breaker import CircuitBreaker  # noqa: E402
 

@@ -51,8 +51,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from adplatform.api.errors import DomainError
-from adplatform.api.throttling import FixedWindow
 from adplatform.localcache import TTLCache
+from adplatform.ratelimit import FixedWindow
 from adplatform.redis import LuaScript, get_redis
 from games import keycache
 from games.models import Game, GameApiKey

@@ -1,94 +1,24 @@
-"""Rate limits kept in Redis, shared by every process, and the one fixed-window rule every limit uses.
+"""Rate limits of the API kept in Redis, shared by every process: DRF throttles over :mod:`adplatform.ratelimit`.
 
-:class:`FixedWindow` is that rule: ``limit`` hits per ``period`` seconds, parsed from ``"120/min"``, the
-windows aligned on the epoch so that every process counts into the same key, and the wait until the next
-window. The DRF throttles here count with it in one Lua script (``INCR``, ``EXPIRE`` on the first hit: one
-round trip); the score updates (``scoreboard``) and the failed sign-ins (``adplatform.auth_throttle``) use
-the same window in their own scripts. ``limits`` (its Redis storage) was measured against the script and
-not taken: slower per call and a second round trip to learn the wait (``bench/libraries.md``).
-
-A fixed window counter is exact across processes, unlike DRF's cache-based history which races under load.
-When Redis is unreachable the limit is not enforced (fail open) and a warning is logged: the limit
-protects capacity, not money.
+A fixed window counter (:class:`~adplatform.ratelimit.FixedWindow`, one Lua script) is exact across
+processes, unlike DRF's cache-based history which races under load. When Redis is unreachable the limit is
+not enforced (fail open) and a warning is logged: the limit protects capacity, not money.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-import time
-from dataclasses import dataclass
 
 import redis
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
 from adplatform.api.client import client_ip
-from adplatform.redis import LuaScript
+from adplatform.ratelimit import FixedWindow, hit, parse_rate
+
+__all__ = ["AnonRateThrottle", "FixedWindow", "RedisRateThrottle", "UserRateThrottle", "hit", "parse_rate"]
 
 logger = logging.getLogger(__name__)
-
-_PERIODS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
-
-
-@dataclass(frozen=True, slots=True)
-class FixedWindow:
-    """``limit`` hits per ``period`` seconds; window ``n`` covers ``[n * period, (n + 1) * period)``."""
-
-    limit: int
-    period: int
-
-    @staticmethod
-    @functools.lru_cache(maxsize=256)
-    def parse(rate: str) -> FixedWindow:
-        """``"120/min"`` -> ``FixedWindow(120, 60)``; ``"10/5s"`` -> ``FixedWindow(10, 5)``."""
-        count, _, period = rate.strip().partition("/")
-        digits = "".join(ch for ch in period if ch.isdigit())
-        unit = period[len(digits) :]
-        if unit not in _PERIODS or not count.strip().isdigit() or digits.startswith("0"):
-            raise ValueError(f"bad rate {rate!r} (expected a count per period, such as '120/min' or '10/5s')")
-        return FixedWindow(int(count), int(digits or 1) * _PERIODS[unit])
-
-    def number(self, now: float) -> int:
-        """The window ``now`` (epoch seconds) falls in."""
-        return int(now // self.period)
-
-    def key(self, base: str, now: float) -> str:
-        """The counter's Redis key for ``base`` in the window of ``now``."""
-        return f"{base}:{int(now // self.period)}"
-
-    def retry_after(self, now: float) -> float:
-        """Seconds from ``now`` until the next window opens."""
-        return (int(now // self.period) + 1) * self.period - now
-
-    @property
-    def ttl(self) -> int:
-        """How long a window's counter is kept: its period and a second for clocks a little apart."""
-        return self.period + 1
-
-    def exceeded(self, count: int) -> bool:
-        return count > self.limit
-
-
-def parse_rate(rate: str) -> tuple[int, int]:
-    """``"120/min"`` -> ``(120, 60)`` (the pair of :meth:`FixedWindow.parse`)."""
-    window = FixedWindow.parse(rate)
-    return window.limit, window.period
-
-
-# KEYS: the window's counter. ARGV: its ttl (s). Returns the count with this hit.
-_HIT = LuaScript("""
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return n
-""")
-
-
-def hit(key: str, window: FixedWindow, now: float | None = None) -> float | None:
-    """Count one request against ``key``; return seconds to wait when over the window's limit, else None."""
-    now = time.time() if now is None else now
-    count = _HIT(keys=[window.key(f"rl:{key}", now)], args=[window.ttl])
-    return window.retry_after(now) if window.exceeded(count) else None
 
 
 class RedisRateThrottle(BaseThrottle):

@@ -256,6 +256,22 @@ def test_a_bad_value_names_the_variable(monkeypatch, reader, value, expected):
     assert str(error.value) == expected
 
 
+def test_a_rate_is_checked_at_start_up(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from adplatform.env import env_rate
+
+    monkeypatch.setenv("SOME_RATE", " 10/5s ")
+    assert env_rate("SOME_RATE", "1/min") == "10/5s"
+    monkeypatch.setenv("SOME_RATE", "")
+    assert env_rate("SOME_RATE", "1/min") == "1/min"
+    monkeypatch.setenv("SOME_RATE", "120/fortnight")
+    with pytest.raises(
+        ImproperlyConfigured, match=r"^SOME_RATE must be a rate such as 120/min or 10/5s, got '120/fortnight'$"
+    ):
+        env_rate("SOME_RATE", "1/min")
+
+
 def test_dotenv_fills_what_the_environment_lacks(monkeypatch, tmp_path):
     from adplatform.env import load_dotenv
 
@@ -351,6 +367,7 @@ def test_settings_read_the_environment():
         ("DB_CONN_MAX_AGE", "sixty", "DB_CONN_MAX_AGE must be an integer, got 'sixty'"),
         ("DECISION_BUDGET_WAIT_SECONDS", "1s", "DECISION_BUDGET_WAIT_SECONDS must be a number, got '1s'"),
         ("SECURE_COOKIES", "sure", "SECURE_COOKIES must be a boolean (true/false), got 'sure'"),
+        ("THROTTLE_ANON", "lots", "THROTTLE_ANON must be a rate such as 120/min or 10/5s, got 'lots'"),
     ],
 )
 def test_settings_refuse_a_bad_value_naming_the_variable(name, value, message):

@@ -1,4 +1,4 @@
-"""The one fixed-window rule (FixedWindow) and the Redis counter every DRF throttle uses."""
+"""The one fixed-window rule (adplatform.ratelimit.FixedWindow), its Redis counter, and the DRF throttles on it."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from adplatform.api.throttling import FixedWindow, hit, parse_rate
+from adplatform.ratelimit import FixedWindow, hit, parse_rate
 from adplatform.redis import get_redis
 
 
