@@ -15,7 +15,9 @@ Error messages name the variable and quote the value only for numbers and boolea
 
 from __future__ import annotations
 
+import io
 import os
+import re
 from pathlib import Path
 
 import environ
@@ -25,6 +27,7 @@ from adplatform.ratelimit import FixedWindow
 
 _TRUE = {"1", "true", "yes", "on", *environ.Env.BOOLEAN_TRUE_STRINGS}
 _FALSE = {"0", "false", "no", "off", "n", ""}
+_NAME = re.compile(r"[A-Za-z_0-9]+")
 
 
 def _raw(name: str) -> str | None:
@@ -88,6 +91,19 @@ def env_rate(name: str, default: str) -> str:
 
 
 def load_dotenv(path: str | Path) -> None:
-    """Read ``KEY=value`` lines from a local ``.env`` file (if there is one); real environment variables win."""
-    if Path(path).is_file():
-        environ.Env.read_env(str(path), overwrite=False)
+    """Read ``KEY=value`` lines from a local ``.env`` file (if there is one); real environment variables win.
+
+    Lines are tidied first (``KEY = value`` and indented lines are read as before django-environ) and lines
+    that are no assignment are skipped: django-environ would log them whole, and such a line may be a secret.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return
+    lines = []
+    for line in text.splitlines():
+        key, sep, value = line.strip().partition("=")
+        key = key.strip().removeprefix("export ").strip()
+        if sep and _NAME.fullmatch(key):
+            lines.append(f"{key}={value.strip()}")
+    environ.Env.read_env(io.StringIO("\n".join(lines)), overwrite=False)

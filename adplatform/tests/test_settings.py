@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -272,7 +273,7 @@ def test_a_rate_is_checked_at_start_up(monkeypatch):
         env_rate("SOME_RATE", "1/min")
 
 
-def test_dotenv_fills_what_the_environment_lacks(monkeypatch, tmp_path):
+def test_dotenv_fills_what_the_environment_lacks(monkeypatch, tmp_path, caplog):
     from adplatform.env import load_dotenv
 
     path = tmp_path / ".env"
@@ -283,13 +284,17 @@ def test_dotenv_fills_what_the_environment_lacks(monkeypatch, tmp_path):
         "DOTENV_SINGLE='single # quoted'\n"
         'DOTENV_DOUBLE="double quoted"\n'
         "DOTENV_GIVEN=from file\n"
+        "  DOTENV_SPACED = spaced value \n"
+        "s3cr3t-pasted-without-a-name\n"
         "\n"
     )
-    for name in ("DOTENV_PLAIN", "DOTENV_EXPORTED", "DOTENV_SINGLE", "DOTENV_DOUBLE"):
+    names = ("DOTENV_PLAIN", "DOTENV_EXPORTED", "DOTENV_SINGLE", "DOTENV_DOUBLE", "DOTENV_SPACED")
+    for name in names:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DOTENV_GIVEN", "from environment")
 
-    load_dotenv(path)
+    with caplog.at_level(logging.DEBUG):
+        load_dotenv(path)
     load_dotenv(tmp_path / "missing.env")  # no file: nothing happens
 
     assert os.environ["DOTENV_PLAIN"] == "plain value"
@@ -297,7 +302,9 @@ def test_dotenv_fills_what_the_environment_lacks(monkeypatch, tmp_path):
     assert os.environ["DOTENV_SINGLE"] == "single # quoted"
     assert os.environ["DOTENV_DOUBLE"] == "double quoted"
     assert os.environ["DOTENV_GIVEN"] == "from environment"  # real environment variables win
-    for name in ("DOTENV_PLAIN", "DOTENV_EXPORTED", "DOTENV_SINGLE", "DOTENV_DOUBLE"):
+    assert os.environ["DOTENV_SPACED"] == "spaced value"
+    assert "s3cr3t" not in caplog.text  # a line that is no assignment is skipped, not logged
+    for name in names:
         monkeypatch.delenv(name)
 
 
