@@ -24,11 +24,12 @@ logger = logging.getLogger(__name__)
 class RedisRateThrottle(BaseThrottle):
     scope: str = ""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.wait_seconds: float | None = None
 
     def get_rate(self) -> str | None:
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        return rate if isinstance(rate, str) else None
 
     def get_ident_key(self, request) -> str | None:
         raise NotImplementedError
