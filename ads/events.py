@@ -35,6 +35,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from adplatform.core.db import copy_insert, select_any, uuid_array
+from adplatform.ratelimit import FixedWindow
 from adplatform.core.redis import LuaScript, get_redis
 from ads import budget, metrics, tokens
 from ads.models import AdEngagement, Decision, DecisionState, EngagementType, LedgerKind
@@ -222,7 +223,7 @@ def event_batch_ingest(*, game_id: int, events: list[Any], server_id: str = "") 
     if not records:
         return result
 
-    minute = int(now.timestamp() // 60)
+    minute = FixedWindow(0, 60).number(now.timestamp())  # the rule's minute; EVENTS_MAX_PER_* are checked below
     keys = [EVENT_STREAM]
     args: list[Any] = [SEEN_TTL, len(records)]
     for record in records:

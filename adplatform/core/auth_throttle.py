@@ -1,8 +1,10 @@
 """Failed sign-ins are counted and locked out for a while: passwords per account and per address, API keys and
 personal access tokens per address. (Score tokens and signatures have their own, ``scoreboard.services``.)
 
-Counters live in Redis (``authfail:*``): a fixed window of ``*_WINDOW`` seconds; at ``*_LIMIT`` failures the
-account or address is locked for ``*_LOCK_SECONDS``, and every further failure while locked extends the lock.
+Counters live in Redis (``authfail:*``): a :class:`~adplatform.ratelimit.FixedWindow` of ``*_LIMIT``
+failures per ``*_WINDOW`` seconds, the window opening at the first failure (so the key a lock-out lives in
+stays the same); at the limit the account or address is locked for ``*_LOCK_SECONDS``, and every further
+failure while locked extends the lock.
 A locked login is refused before the password is even checked (the right password does not open it), with a
 clear message on the login page; a locked address gets ``429 rate_limited`` with ``Retry-After`` for further
 bad credentials. A valid API key or token never pays for this: only failures touch Redis. Every failure is
@@ -19,7 +21,8 @@ import redis
 from django.conf import settings
 from prometheus_client import Counter
 
-from adplatform.core.redis import get_redis
+from adplatform.ratelimit import FixedWindow
+from adplatform.core.redis import LuaScript, get_redis
 
 logger = logging.getLogger("adplatform.security")
 
@@ -32,8 +35,7 @@ AUTH_FAILURES = Counter(
 
 @dataclass(frozen=True)
 class Policy:
-    limit: int
-    window: int
+    window: FixedWindow
     lock_seconds: int
 
 
@@ -47,19 +49,20 @@ def _policy(kind: str, scope: str) -> Policy:
     }[(kind, scope)]
     limit, window, lock = (getattr(settings, f"{prefix}_{name}", d) for name, d in
                            zip(("LIMIT", "WINDOW", "LOCK_SECONDS"), defaults, strict=True))  # fmt: skip
-    return Policy(int(limit), int(window), int(lock))
+    return Policy(FixedWindow(int(limit), int(window)), int(lock))
 
 
 def _key(kind: str, scope: str, ident: str) -> str:
     return f"authfail:{kind}:{scope}:{ident[:200]}"
 
 
-_RECORD = """
+# KEYS: the counter. ARGV: window (s), limit, lock (s). Returns {count, seconds left}.
+_RECORD = LuaScript("""
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 if n >= tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
 return {n, redis.call('TTL', KEYS[1])}
-"""
+""")
 
 
 def locked_for(kind: str, scopes: dict[str, str]) -> int:
@@ -77,7 +80,7 @@ def locked_for(kind: str, scopes: dict[str, str]) -> int:
     wait = 0
     for index, scope in enumerate(scopes):
         count, ttl = replies[2 * index], replies[2 * index + 1]
-        if count is not None and int(count) >= _policy(kind, scope).limit and ttl and ttl > 0:
+        if count is not None and int(count) >= _policy(kind, scope).window.limit and ttl and ttl > 0:
             wait = max(wait, int(ttl))
     return wait
 
@@ -86,12 +89,11 @@ def record_failure(kind: str, scopes: dict[str, str], **log_extra) -> int:
     """Count one failure against each scope; return the seconds the caller is now locked out for (0: not)."""
     wait = 0
     try:
-        client = get_redis()
         for scope, ident in scopes.items():
             policy = _policy(kind, scope)
-            count, ttl = client.eval(_RECORD, 1, _key(kind, scope, ident), policy.window, policy.limit,
-                                     policy.lock_seconds)  # fmt: skip
-            if int(count) >= policy.limit:
+            count, ttl = _RECORD(keys=[_key(kind, scope, ident)],
+                                 args=[policy.window.period, policy.window.limit, policy.lock_seconds])  # fmt: skip
+            if int(count) >= policy.window.limit:
                 wait = max(wait, int(ttl))
     except redis.RedisError:
         logger.warning("auth throttle unavailable (Redis)", exc_info=True)

@@ -2,6 +2,10 @@
 
 Secrets never reach the log: values of keys that look like credentials are
 replaced, and credential-looking substrings are masked in messages.
+
+python-json-logger was measured against this formatter (``bench/libraries.py``) and not taken: given the
+same fields and the same redaction it took 1.7 times as long per line (every request writes one), and the
+formatter it would replace is the 15 lines of ``JSONFormatter.format``; the redaction stays ours either way.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from adplatform.core import embedded
-from adplatform.core.env import env_bool, env_int, env_list, env_str, load_dotenv
+from adplatform.core.env import env_bool, env_float, env_int, env_list, env_rate, env_str, load_dotenv
 from adplatform.core.redis import celery_broker_url, channel_layer_host
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -340,9 +340,9 @@ REST_FRAMEWORK = {
         "adplatform.core.api.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
-        "anon": env_str("THROTTLE_ANON", "120/min"),
-        "user": env_str("THROTTLE_USER", "1200/min"),
-        "game_server": env_str("THROTTLE_GAME_SERVER", "30000/min"),  # per game API key, all servers
+        "anon": env_rate("THROTTLE_ANON", "120/min"),
+        "user": env_rate("THROTTLE_USER", "1200/min"),
+        "game_server": env_rate("THROTTLE_GAME_SERVER", "30000/min"),  # per game API key, all servers
     },
     "EXCEPTION_HANDLER": "adplatform.core.api.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -385,7 +385,7 @@ SERVING_INDEX_MAX_AGE = env_int("SERVING_INDEX_MAX_AGE", 30)  # seconds before a
 SERVING_UNKNOWN_CONTAINER_RELOAD = 1.0  # an unknown container reloads an index older than this
 DECISION_RESERVATION_SECONDS = env_int("DECISION_RESERVATION_SECONDS", 900)
 # A decision that finds a campaign's budget state missing waits this long for the one shared build.
-DECISION_BUDGET_WAIT_SECONDS = float(os.environ.get("DECISION_BUDGET_WAIT_SECONDS", "1.0"))
+DECISION_BUDGET_WAIT_SECONDS = env_float("DECISION_BUDGET_WAIT_SECONDS", 1.0)
 # EVEN pacing lets spend run this far ahead of the linear plan (seconds of the day), so it tracks the plan.
 PACING_LOOKAHEAD_SECONDS = env_int("PACING_LOOKAHEAD_SECONDS", 60)
 DECISION_ENGINE_BACKGROUND = True  # the timer's index reloads in a thread (inline in tests)
@@ -464,7 +464,7 @@ ROBLOX_CACHE_TTLS = {
 # Retry-After): web requests never call Roblox themselves.
 ROBLOX_DATA_API_WAIT_MS = env_int("ROBLOX_DATA_API_WAIT_MS", 1500)
 # Per-account rate of the Roblox data API (/api/v1/roblox/...), on top of the default throttles.
-REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["roblox"] = env_str("THROTTLE_ROBLOX", "300/min")
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["roblox"] = env_rate("THROTTLE_ROBLOX", "300/min")
 
 # --------------------------------------------------------------------------- client addresses behind proxies
 # Every throttle and block takes the client's address from adplatform.core.api.client.client_ip, which believes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -201,3 +202,182 @@ def test_env_bool_rejects_nonsense(monkeypatch):
     monkeypatch.setenv("SOME_FLAG", "maybe")
     with pytest.raises(ImproperlyConfigured):
         env_bool("SOME_FLAG")
+
+
+# --------------------------------------------------------------------------- the strict wrapper of django-environ
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_a_blank_number_takes_the_default(monkeypatch, value):
+    from adplatform.core.env import env_float, env_int
+
+    monkeypatch.setenv("SOME_NUMBER", value)
+    assert env_int("SOME_NUMBER", 7) == 7
+    assert env_float("SOME_NUMBER", 1.5) == 1.5
+
+
+def test_values_are_cast(monkeypatch):
+    from adplatform.core.env import env_bool, env_float, env_int, env_list, env_str
+
+    monkeypatch.setenv("SOME_INT", " -12 ")
+    monkeypatch.setenv("SOME_FLOAT", "2.5")
+    monkeypatch.setenv("SOME_LIST", " a.example, b.example ,, ")
+    monkeypatch.setenv("SOME_FLAG", " ON ")
+    monkeypatch.setenv("SOME_STR", "$HOME/x")  # taken literally: django-environ's $references are not followed
+    monkeypatch.delenv("UNSET_VARIABLE", raising=False)
+
+    assert env_int("SOME_INT", 0) == -12
+    assert env_float("SOME_FLOAT", 0.0) == 2.5
+    assert env_list("SOME_LIST") == ["a.example", "b.example"]
+    assert env_bool("SOME_FLAG") is True
+    assert env_str("SOME_STR") == "$HOME/x"
+    assert env_str("UNSET_VARIABLE", "fallback") == "fallback"
+    assert env_list("UNSET_VARIABLE", ["x"]) == ["x"]
+    assert env_bool("UNSET_VARIABLE", True) is True
+
+
+@pytest.mark.parametrize(
+    ("reader", "value", "expected"),
+    [
+        ("env_int", "12s", "SOME_SETTING must be an integer, got '12s'"),
+        ("env_int", "1.5", "SOME_SETTING must be an integer, got '1.5'"),
+        ("env_float", "1.5s", "SOME_SETTING must be a number, got '1.5s'"),  # django-environ would read 1.5
+        ("env_float", "1,5", "SOME_SETTING must be a number, got '1,5'"),
+        ("env_bool", "enabled", "SOME_SETTING must be a boolean (true/false), got 'enabled'"),  # environ: False
+    ],
+)
+def test_a_bad_value_names_the_variable(monkeypatch, reader, value, expected):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from adplatform.core import env
+
+    monkeypatch.setenv("SOME_SETTING", value)
+    with pytest.raises(ImproperlyConfigured) as error:
+        getattr(env, reader)("SOME_SETTING", *(() if reader == "env_bool" else (0,)))
+    assert str(error.value) == expected
+
+
+def test_a_rate_is_checked_at_start_up(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from adplatform.core.env import env_rate
+
+    monkeypatch.setenv("SOME_RATE", " 10/5s ")
+    assert env_rate("SOME_RATE", "1/min") == "10/5s"
+    monkeypatch.setenv("SOME_RATE", "")
+    assert env_rate("SOME_RATE", "1/min") == "1/min"
+    monkeypatch.setenv("SOME_RATE", "120/fortnight")
+    with pytest.raises(
+        ImproperlyConfigured, match=r"^SOME_RATE must be a rate such as 120/min or 10/5s, got '120/fortnight'$"
+    ):
+        env_rate("SOME_RATE", "1/min")
+
+
+def test_dotenv_fills_what_the_environment_lacks(monkeypatch, tmp_path, caplog):
+    from adplatform.core.env import load_dotenv
+
+    path = tmp_path / ".env"
+    path.write_text(
+        "# a comment\n"
+        "DOTENV_PLAIN=plain value\n"
+        "export DOTENV_EXPORTED=yes\n"
+        "DOTENV_SINGLE='single # quoted'\n"
+        'DOTENV_DOUBLE="double quoted"\n'
+        "DOTENV_GIVEN=from file\n"
+        "  DOTENV_SPACED = spaced value \n"
+        "s3cr3t-pasted-without-a-name\n"
+        "\n"
+    )
+    names = ("DOTENV_PLAIN", "DOTENV_EXPORTED", "DOTENV_SINGLE", "DOTENV_DOUBLE", "DOTENV_SPACED")
+    for name in names:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DOTENV_GIVEN", "from environment")
+
+    with caplog.at_level(logging.DEBUG):
+        load_dotenv(path)
+    load_dotenv(tmp_path / "missing.env")  # no file: nothing happens
+
+    assert os.environ["DOTENV_PLAIN"] == "plain value"
+    assert os.environ["DOTENV_EXPORTED"] == "yes"
+    assert os.environ["DOTENV_SINGLE"] == "single # quoted"
+    assert os.environ["DOTENV_DOUBLE"] == "double quoted"
+    assert os.environ["DOTENV_GIVEN"] == "from environment"  # real environment variables win
+    assert os.environ["DOTENV_SPACED"] == "spaced value"
+    assert "s3cr3t" not in caplog.text  # a line that is no assignment is skipped, not logged
+    for name in names:
+        monkeypatch.delenv(name)
+
+
+_BASE_ENV = {
+    "ADPLATFORM_IGNORE_DOTENV": "1",
+    "DEBUG": "false",
+    "SECRET_KEY": "x" * 50,
+    "FIELD_ENCRYPTION_KEYS": "dGVzdC1vbmx5LWZpZWxkLWVuY3J5cHRpb24ta2V5LTE=",
+    "DATABASE_URL": "postgres://a@h/d",
+    "REDIS_URL": "redis://h:1/0",
+}
+
+
+def test_settings_keep_their_names_and_defaults():
+    result = _settings_in_subprocess(
+        _BASE_ENV,
+        '{"hosts": settings.ALLOWED_HOSTS, "age": settings.DATABASES["default"]["CONN_MAX_AGE"], '
+        '"wait": settings.DECISION_BUDGET_WAIT_SECONDS, "rates": settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], '
+        '"proxies": settings.NUM_PROXIES, "hsts": settings.SECURE_HSTS_SECONDS, '
+        '"secure": settings.SESSION_COOKIE_SECURE, '
+        '"breaker": settings.ROBLOX_BREAKER_FAILURES, "email": settings.EMAIL_PORT, "log": settings.LOG_LEVEL}',
+    )
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["hosts"] == ["localhost", "127.0.0.1", "[::1]"]
+    assert out["age"] == 60
+    assert out["wait"] == 1.0
+    assert out["rates"]["anon"] == "120/min" and out["rates"]["game_server"] == "30000/min"
+    assert out["rates"]["roblox"] == "300/min"
+    assert (out["proxies"], out["hsts"], out["secure"], out["breaker"], out["email"]) == (0, 0, False, 5, 25)
+    assert out["log"] == "INFO"
+
+
+def test_settings_read_the_environment():
+    result = _settings_in_subprocess(
+        {
+            **_BASE_ENV,
+            "ALLOWED_HOSTS": "ads.example, api.example",
+            "DB_CONN_MAX_AGE": "0",
+            "DECISION_BUDGET_WAIT_SECONDS": "0.25",
+            "THROTTLE_ANON": "10/s",
+            "NUM_PROXIES": "2",
+            "SECURE_COOKIES": "yes",
+            "LOG_LEVEL": "warning",
+        },
+        '{"hosts": settings.ALLOWED_HOSTS, "age": settings.DATABASES["default"]["CONN_MAX_AGE"], '
+        '"wait": settings.DECISION_BUDGET_WAIT_SECONDS, "anon": settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]'
+        '["anon"], "proxies": settings.NUM_PROXIES, "secure": settings.SESSION_COOKIE_SECURE, '
+        '"log": settings.LOG_LEVEL}',
+    )
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out == {
+        "hosts": ["ads.example", "api.example"],
+        "age": 0,
+        "wait": 0.25,
+        "anon": "10/s",
+        "proxies": 2,
+        "secure": True,
+        "log": "WARNING",
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("DB_CONN_MAX_AGE", "sixty", "DB_CONN_MAX_AGE must be an integer, got 'sixty'"),
+        ("DECISION_BUDGET_WAIT_SECONDS", "1s", "DECISION_BUDGET_WAIT_SECONDS must be a number, got '1s'"),
+        ("SECURE_COOKIES", "sure", "SECURE_COOKIES must be a boolean (true/false), got 'sure'"),
+        ("THROTTLE_ANON", "lots", "THROTTLE_ANON must be a rate such as 120/min or 10/5s, got 'lots'"),
+    ],
+)
+def test_settings_refuse_a_bad_value_naming_the_variable(name, value, message):
+    result = _settings_in_subprocess({**_BASE_ENV, name: value}, "settings.DEBUG")
+    assert result.returncode != 0
+    assert f"ImproperlyConfigured: {message}" in result.stderr

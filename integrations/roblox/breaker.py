@@ -15,10 +15,11 @@ caller probing a half-open circuit; ``failures`` counts the current failure stre
 When Redis is unreachable the breaker lets calls through (fail open, logged).
 
 Each step is one Lua script (:class:`adplatform.core.redis.LuaScript`), one round trip. pybreaker was measured
-against it (``bench/roblox_resilience.py``) and not taken: the same two round trips a call, and it lacks what
-this breaker must do across processes: one probe in half-open for every process, the cool-down on Redis's
-clock to the millisecond (pybreaker keeps ``opened_at`` in whole seconds of each machine's clock), a 429 that
-neither fails nor closes the circuit, and failure streaks that expire.
+against it (``bench/roblox_resilience.py``; ``bench/libraries.py``: 1.5 times as long a call) and not taken:
+the same two round trips a call, and it lacks what this breaker must do across processes: one probe in
+half-open for every process, the cool-down on Redis's clock to the millisecond (pybreaker keeps
+``opened_at`` in whole seconds of each machine's clock), a 429 that neither fails nor closes the circuit,
+and failure streaks that expire.
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ import time
 import redis
 
 from adplatform.core.api.errors import DomainError
-from adplatform.core.api.throttling import parse_rate
+from adplatform.ratelimit import FixedWindow
 from adplatform.core.redis import LuaScript
 from scoreboard import signing
 from scoreboard.services.action_types import action_rules
@@ -99,23 +99,23 @@ _precheck_script = LuaScript(_PRECHECK_LUA)
 def _precheck(*, claims: ScoreClaims, nonce: str, ip: str | None, now: float) -> None:
     """One round trip: blocks, revocations, rate limits, then the nonce (claimed only if all else passed)."""
     g = claims.game_id
-    player_limit, player_period = parse_rate(_setting("SCORE_RATE_PER_PLAYER", "120/min"))
-    key_limit, key_period = parse_rate(_setting("SCORE_RATE_PER_KEY", "60000/min"))
-    player_window, key_window = int(now // player_period), int(now // key_period)
+    player_rate = FixedWindow.parse(_setting("SCORE_RATE_PER_PLAYER", "120/min"))
+    key_rate = FixedWindow.parse(_setting("SCORE_RATE_PER_KEY", "60000/min"))
     keys = [
         _block_key(g, "key", str(claims.key_id)),
         _block_key(g, "ip", ip or "unknown"),
         _revocations_ready_key(g),
         _revoked_key(g, claims.jti),
         _not_before_key(g, claims.player_id),
-        f"{_sb(g)}:rl:p:{claims.player_id}:{player_window}",
-        f"{_sb(g)}:rl:k:{claims.key_id}:{key_window}",
+        player_rate.key(f"{_sb(g)}:rl:p:{claims.player_id}", now),
+        key_rate.key(f"{_sb(g)}:rl:k:{claims.key_id}", now),
         _nonce_key(g, nonce),
     ]
     # A nonce must be refused for as long as its request could still be accepted: the timestamp may lie
     # up to the window ahead of the first sighting, and stays acceptable for the window after it.
     nonce_ttl = 2 * _timestamp_window() + 1
-    args = [f"{claims.issued_at:.3f}", player_limit, player_period, key_limit, key_period, nonce_ttl]
+    args = [f"{claims.issued_at:.3f}", player_rate.limit, player_rate.period, key_rate.limit, key_rate.period]
+    args.append(nonce_ttl)
     for _attempt in range(2):
         verdict, seconds = _precheck_script(keys, args)
         verdict = verdict.decode()
@@ -131,13 +131,13 @@ def _precheck(*, claims: ScoreClaims, nonce: str, ip: str | None, now: float) ->
             "token_revoked", "This score token was revoked.", headers={"WWW-Authenticate": 'Bearer realm="scores"'}
         )
     if verdict == "rate_limited_player":
-        wait = (player_window + 1) * player_period - now
+        wait = player_rate.retry_after(now)
         raise DomainError(
             "rate_limited", "Too many score updates for this player.",
             details={"reason": "player_rate"}, headers=_retry_after(wait),
         )  # fmt: skip
     if verdict == "rate_limited_key":
-        wait = (key_window + 1) * key_period - now
+        wait = key_rate.retry_after(now)
         raise DomainError(
             "rate_limited", "Too many score updates for this game key.",
             details={"reason": "key_rate"}, headers=_retry_after(wait),
