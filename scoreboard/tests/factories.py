@@ -11,11 +11,12 @@ import uuid
 import factory
 from rest_framework.test import APIClient
 
+from adplatform.accounts.tests.factories import ModelFactory
 from games.tests.factories import GameFactory, make_api_key
 from scoreboard.models import ActionType
 
 
-class ActionTypeFactory(factory.django.DjangoModelFactory):
+class ActionTypeFactory(ModelFactory[ActionType]):
     class Meta:
         model = ActionType
 
