@@ -241,8 +241,8 @@ def test_the_asset_task_schedules_undecided_assets_again_with_a_countdown(rsps, 
     tasks.asset_sync([asset.roblox_asset_id], pending_round=tasks.ASSET_PENDING_ROUNDS)
 
     assert _no_worker["asset_later"].call_args_list == [
-        mock.call(args=[[asset.roblox_asset_id]], kwargs={"pending_round": 1}, countdown=60),
-        mock.call(args=[[asset.roblox_asset_id]], kwargs={"pending_round": 3}, countdown=240),
+        mock.call(args=([asset.roblox_asset_id],), kwargs={"pending_round": 1}, countdown=60),
+        mock.call(args=([asset.roblox_asset_id],), kwargs={"pending_round": 3}, countdown=240),
     ]
 
 
@@ -438,7 +438,7 @@ def test_sync_all_tasks_call_the_jobs(rsps, _no_worker):
     with mock.patch("games.sync.assets_sync_all", return_value=[5]):
         tasks.sync_all_assets()
     games_all.assert_called_once_with()
-    _no_worker["asset_later"].assert_called_once_with(args=[[5]], kwargs={"pending_round": 1}, countdown=60)
+    _no_worker["asset_later"].assert_called_once_with(args=([5],), kwargs={"pending_round": 1}, countdown=60)
 
 
 # ----------------------------------------------------------------------------- Open Cloud
@@ -490,7 +490,7 @@ def test_serving_change_is_published_with_the_key_and_debounced(rsps, caplog, ke
     assert len(rsps.calls) == 1
     later = _no_worker["publish_later"]
     later.assert_called_once()
-    assert later.call_args.kwargs["args"] == [[keyed_game.pk]]
+    assert later.call_args.kwargs["args"] == ([keyed_game.pk],)
     assert later.call_args.kwargs["kwargs"] == {"trailing": True}
     assert 0 < later.call_args.kwargs["countdown"] <= messaging.DEBOUNCE_SECONDS
 
