@@ -102,6 +102,7 @@ def test_game_sync_fills_universe_name_stats_and_icon(rsps):
 def test_game_sync_keeps_the_icon_it_has_while_roblox_renders_a_new_one(rsps):
     game = GameFactory(icon_url="https://tr.rbxcdn.com/old/512/512/Image/Png")
     universe = game.roblox_universe_id
+    assert universe is not None
     rsps.get(rb.GAMES_URL, json={"data": [rb.game(universe)]})
     rsps.get(rb.VOTES_URL, json={"data": [rb.votes(universe)]})
     rsps.get(rb.GAME_ICONS_URL, json={"data": [rb.thumbnail(universe, "Pending")]})
@@ -396,13 +397,14 @@ def test_game_sync_task_never_retries_not_found(rsps):
 def test_game_sync_task_retried_by_celery_succeeds_once_roblox_is_back(rsps):
     game = GameFactory()
     universe = game.roblox_universe_id
+    assert universe is not None
     for _ in range(4):  # the first attempt of the task: the client's own retries all fail
         rsps.get(rb.GAMES_URL, status=503)
     rsps.get(rb.GAMES_URL, json={"data": [rb.game(universe, name="Back Again")]})
     rsps.get(rb.VOTES_URL, json={"data": [rb.votes(universe)]})
     rsps.get(rb.GAME_ICONS_URL, json={"data": [rb.thumbnail(universe)]})
 
-    result = tasks.game_sync.apply(args=[game.pk])  # eager: Celery runs the retry at once
+    result = tasks.game_sync.apply(args=(game.pk,))  # eager: Celery runs the retry at once
 
     assert result.successful()
     game.refresh_from_db()
