@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install browser lint format check-migrations ci bench clean sdk-venv stylua lint-luau sdk-rbxm
+.PHONY: run test install browser lint typecheck format check-migrations ci bench clean sdk-venv stylua lint-luau sdk-rbxm
 
 ## make run: install, migrate, seed demo data, start web + websockets + Celery worker + beat + the game
 ## simulator on :8000 (PORT=8080 make run for another port); ends with a banner of URLs, accounts and keys
@@ -37,9 +37,15 @@ browser:
 	       (apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null)); \
 	    else echo "Chromium not found: browser tests will be skipped (install the 'chromium' package)."; fi; }
 
-lint: install lint-luau
+lint: install lint-luau typecheck
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+
+# mypy with the django-stubs and DRF plugins (pyproject.toml [tool.mypy]). The plugin loads the test settings,
+# which would start the embedded servers without these URLs; nothing connects to them.
+typecheck: install
+	ADPLATFORM_IGNORE_DOTENV=1 DATABASE_URL=postgres://typecheck@127.0.0.1:9/typecheck \
+	  REDIS_URL=redis://127.0.0.1:9/0 $(PY) -m mypy
 
 format: install stylua
 	$(PY) -m ruff format .

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
+from typing import Self
 
 import pytest
 
@@ -243,13 +245,13 @@ class AsgiServer:
                 s.bind(("127.0.0.1", 0))
                 port = s.getsockname()[1]
         self.port = port
-        self.process = None
+        self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> AsgiServer:
+    def start(self) -> Self:
         import subprocess
         import time
         import urllib.request
@@ -344,9 +346,9 @@ class CeleryWorker:
         self.name = name
         self.env = env or {}  # e.g. the fault tests' private Redis as REDIS_URL
         self.pool = pool  # "prefork": the README's deployment (2 processes), with gossip, mingle and heartbeat
-        self.process = None
+        self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> CeleryWorker:
+    def start(self) -> Self:
         import subprocess
         import sys
         from pathlib import Path

@@ -10,7 +10,7 @@ The inlines are display-only, so nothing can fail after the service ran.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -39,7 +39,7 @@ from ads.models import (
     RobloxReview,
 )
 
-BADGE_COLOURS = {
+BADGE_COLOURS: dict[str, str] = {
     ModerationStatus.PENDING: "#b35900",
     ModerationStatus.APPROVED: "#1a7f37",
     ModerationStatus.REJECTED: "#c9372c",
@@ -56,7 +56,7 @@ def _badge(value: str, label: str):
 
 def _thumbnail(creative: Creative, size: int = 48):
     """The Roblox thumbnail synced for the creative's asset, or a placeholder until there is one."""
-    url = creative.asset.thumbnail_url if creative.asset_id else ""
+    url = creative.asset.thumbnail_url if creative.asset is not None else ""
     if not url:
         return format_html('<span class="quiet" title="Waiting for the Roblox thumbnail sync">{}</span>', "No preview")
     return format_html(
@@ -71,7 +71,13 @@ def _thumbnail(creative: Creative, size: int = 48):
 # --------------------------------------------------------------------------- saving through the services
 
 
-class ServiceAdminMixin:
+if TYPE_CHECKING:
+    _ModelAdmin = admin.ModelAdmin[Any]
+else:
+    _ModelAdmin = object
+
+
+class ServiceAdminMixin(_ModelAdmin):
     """Admin add/change forms whose save is a service call (see the module docstring).
 
     Subclasses implement :meth:`service_save`; ``service_error_fields`` maps a service's error key
@@ -87,7 +93,7 @@ class ServiceAdminMixin:
         form_class = super().get_form(request, obj, change=change, **kwargs)
         model_admin = self
 
-        class ServiceForm(form_class):
+        class ServiceForm(form_class):  # type: ignore[valid-type,misc]  # the form class Django built for this request
             def _post_clean(self):
                 # Instead of ModelForm's instance validation: the service validates the whole change and writes it
                 # (Django's own UserCreationForm hooks in here the same way).
@@ -207,8 +213,8 @@ def reason_step(model_admin, request, queryset, *, action: str, title: str, intr
 
 class CampaignInline(ReadOnlyInline):
     model = Campaign
-    fields = ["name", "status", "pricing", "total_budget", "spent", "start_at", "end_at"]
-    readonly_fields = fields
+    readonly_fields = ("name", "status", "pricing", "total_budget", "spent", "start_at", "end_at")
+    fields = readonly_fields
 
 
 @admin.register(Advertiser)
@@ -269,8 +275,8 @@ class AdvertiserAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
 class CreativeInline(ReadOnlyInline):
     model = Creative
-    fields = ["name", "preview", "kind", "roblox_asset_id", "moderation_status", "moderation_reason"]
-    readonly_fields = fields
+    readonly_fields = ("name", "preview", "kind", "roblox_asset_id", "moderation_status", "moderation_reason")
+    fields = readonly_fields
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("asset")

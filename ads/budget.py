@@ -43,6 +43,7 @@ of such a decision that finds the budget full is counted as budget_exhausted (fr
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import uuid
@@ -586,7 +587,7 @@ def charges_apply(charges: list[Charge]) -> dict[uuid.UUID, str]:
         ready = [(campaign_id, day, micros, entry.pk) for campaign_id, day, micros, entry in moves]
         transaction.on_commit(lambda: _apply_moves(ready))
     for campaign_id in spent_out:
-        transaction.on_commit(lambda cid=campaign_id: _tell_spent_out(cid))
+        transaction.on_commit(functools.partial(_tell_spent_out, campaign_id))
     return outcomes
 
 
@@ -604,6 +605,8 @@ def decision_charge(*, decision: Decision, amount: Decimal, kind: str) -> Ledger
 
     Raises :class:`BudgetExhausted` when the charge would go over the total or daily budget.
     """
+    if decision.campaign_id is None:
+        raise ValueError(f"decision {decision.id} is unfilled: there is no campaign to charge")
     outcome = charges_apply([Charge(decision.id, decision.campaign_id, amount, kind)])[decision.id]
     if outcome == "budget_exhausted":
         raise BudgetExhausted(f"campaign {decision.campaign_id}")

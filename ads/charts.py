@@ -93,7 +93,7 @@ def _frame(
 ) -> tuple[list[str], list[str]]:
     """The outer svg with its grid and x labels, and the y labels (drawn last, over the plot)."""
     plot_h = HEIGHT - TOP - BOTTOM
-    parts = [
+    parts: list[str] = [
         format_html(
             '<svg class="chart-svg" width="100%" height="{}" role="img" aria-label="{}" '
             'xmlns="http://www.w3.org/2000/svg">',
@@ -325,7 +325,7 @@ def _panel(labels: Sequence[str], panel: Panel, colour: str, marker: int | None)
     top_px, bottom_px = 14, 24
     plot_h = PANEL_HEIGHT - top_px - bottom_px
     title = f"{panel.name} by period"
-    parts = [
+    parts: list[str] = [
         format_html(
             '<svg class="chart-svg" width="100%" height="{}" role="img" aria-label="{}" '
             'xmlns="http://www.w3.org/2000/svg">',
@@ -416,13 +416,13 @@ def _panel(labels: Sequence[str], panel: Panel, colour: str, marker: int | None)
             )
         )
     if marker is not None and 0 <= marker < count:
-        x = f"{marker * width:.2f}"
+        marker_x = f"{marker * width:.2f}"
         parts.append(
             format_html(
                 '<line class="chart-rollup" x1="{}" x2="{}" y1="0" y2="1000" stroke="#b35900" stroke-width="2" '
                 'stroke-dasharray="4 4" vector-effect="non-scaling-stroke"/>',
-                x,
-                x,
+                marker_x,
+                marker_x,
             )
         )
     for i, label in enumerate(labels):

@@ -14,6 +14,7 @@ Every write here is a service (pages, admin, API and tasks call them):
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 from dataclasses import dataclass
@@ -188,8 +189,8 @@ def assess_asset(*, game: Game | None, roblox_asset_id: int) -> AssetVerdict:
 
 # From the verdict that lets a creative serve least to the one that lets it serve: a creative is as
 # far as the least approved of its assets.
-_REVIEW_RANK = [RobloxReview.NOT_OWNED, RobloxReview.REJECTED, RobloxReview.UNAVAILABLE, RobloxReview.UNCHECKED,
-                RobloxReview.IN_REVIEW, RobloxReview.APPROVED]  # fmt: skip
+_REVIEW_RANK: list[str] = [RobloxReview.NOT_OWNED, RobloxReview.REJECTED, RobloxReview.UNAVAILABLE,
+                           RobloxReview.UNCHECKED, RobloxReview.IN_REVIEW, RobloxReview.APPROVED]  # fmt: skip
 
 
 def creative_assets(creative: Creative) -> list[tuple[str, int]]:
@@ -361,7 +362,7 @@ def creatives_reset_review(*, campaign: Campaign) -> int:
     ids = list(campaign.creatives.values_list("pk", flat=True))
     campaign.creatives.update(roblox_review=RobloxReview.UNCHECKED, roblox_review_note="", roblox_checked_at=None)
     for creative_id in ids:
-        transaction.on_commit(lambda cid=creative_id: _queue_check_now(cid))
+        transaction.on_commit(functools.partial(_queue_check_now, creative_id))
     return len(ids)
 
 
@@ -434,13 +435,14 @@ def creative_upload_create(
     errors: dict[str, str] = {}
     if campaign.status == CampaignStatus.ARCHIVED:
         raise ValidationError({"campaign": "An archived campaign takes no new creatives."})
-    if campaign.game is None:
+    game = campaign.game
+    if game is None:
         errors["game"] = "Choose the campaign's game first: the artwork is uploaded as that game owner's asset."
-    elif not campaign.game.open_cloud_api_key:
+    elif not game.open_cloud_api_key:
         errors["game"] = "The game's owner has not connected an Open Cloud key yet, so nothing can be uploaded."
     if not name:
         errors["name"] = "Give the creative a name."
-    if errors:
+    if errors or game is None:
         raise ValidationError(errors)
     limits = upload_limits()
     if not data:
@@ -452,7 +454,7 @@ def creative_upload_create(
     image_format, width, height = _inspect_image(data)
     upload = CreativeUpload.objects.create(
         campaign=campaign,
-        game=campaign.game,
+        game=game,
         name=name,
         filename=f"creative.{UPLOAD_EXTENSIONS[image_format]}",
         content_type=UPLOAD_FORMATS[image_format],
@@ -468,4 +470,4 @@ def creative_upload_create(
 
 
 def _queue_upload(upload_id: int, *, countdown: int) -> None:
-    _task(UPLOAD_PROCESS_TASK).apply_async(args=[upload_id], countdown=countdown)
+    _task(UPLOAD_PROCESS_TASK).apply_async(args=(upload_id,), countdown=countdown)

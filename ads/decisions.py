@@ -172,7 +172,11 @@ def build_index(version: int) -> ServingIndex:
         Prefetch("playlist__items", queryset=items_qs)
     ):
         house: tuple[HouseItem, ...] = ()
-        if container.playlist_id is not None and container.playlist.container_type == container.type:
+        if (
+            container.playlist_id is not None
+            and container.playlist is not None
+            and container.playlist.container_type == container.type
+        ):
             house = tuple(
                 HouseItem(
                     item.pk,

@@ -35,7 +35,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from adplatform.core.db import copy_insert, select_any, uuid_array
-from adplatform.ratelimit import FixedWindow
+from adplatform.core.ratelimit import FixedWindow
 from adplatform.core.redis import LuaScript, get_redis
 from ads import budget, metrics, tokens
 from ads.models import AdEngagement, Decision, DecisionState, EngagementType, LedgerKind

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import TypedDict
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -10,7 +11,13 @@ from django.db import models
 
 from games.models import AdCategory, Asset, ContainerType, TimeStamped
 
-MONEY = {"max_digits": 16, "decimal_places": 6}
+
+class DecimalShape(TypedDict):
+    max_digits: int
+    decimal_places: int
+
+
+MONEY: DecimalShape = {"max_digits": 16, "decimal_places": 6}
 
 
 class ApprovalState(models.TextChoices):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 from datetime import UTC, timedelta
 from functools import wraps
+from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
@@ -107,7 +108,8 @@ class ReportRangeForm(forms.Form):
         self.order_fields(["from", "to", "granularity"])
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         data["granularity"] = data.get("granularity") or "day"
         first, last = data.get("from"), data.get("to")
         if first and last:
@@ -367,9 +369,14 @@ def _invalid_page(request, *, title: str, back_url: str, back_label: str, scope:
             "id", "name"
         )
     )
-    for row in recent:
-        row["why"] = INVALID_REASONS.get(row["invalid_reason"], row["invalid_reason"])
-        row["container"] = names.get(row["container_id"], "")
+    rows = [
+        {
+            **row,
+            "why": INVALID_REASONS.get(row["invalid_reason"], row["invalid_reason"]),
+            "container": names.get(row["container_id"], "") if row["container_id"] else "",
+        }
+        for row in recent
+    ]
     return render(
         request,
         "reports/invalid.html",
@@ -378,7 +385,7 @@ def _invalid_page(request, *, title: str, back_url: str, back_label: str, scope:
             "back_url": back_url,
             "back_label": back_label,
             "reasons": reasons,
-            "recent": recent,
+            "recent": rows,
             "total": sum(r["count"] for r in reasons),
             "days": INVALID_DAYS,
         },
@@ -429,7 +436,7 @@ def reports_home(request):
 def campaigns_overview(request):
     form, rng = _range(request)
     campaigns = selectors.campaigns_visible_to(request.user).order_by("-created_at", "-id")
-    context = {"form": form, "rng": rng, "has_campaigns": campaigns.exists()}
+    context: dict[str, Any] = {"form": form, "rng": rng, "has_campaigns": campaigns.exists()}
     if rng is not None:
         qs = reporting.performance_of_campaigns(campaigns)
         totals = report_totals(qs, rng)
@@ -515,7 +522,7 @@ def campaign_live(request, pk: int):
 def earnings_overview(request):
     form, rng = _range(request)
     games = games_visible_to(request.user).order_by("name", "id")
-    context = {"form": form, "rng": rng, "has_games": games.exists()}
+    context: dict[str, Any] = {"form": form, "rng": rng, "has_games": games.exists()}
     if rng is not None:
         qs = reporting.performance_of_games(games)
         totals = report_totals(qs, rng)
@@ -635,7 +642,7 @@ def game_live(request, pk: int):
 @staff_required
 def platform_overview(request):
     form, rng = _range(request)
-    context = {"form": form, "rng": rng}
+    context: dict[str, Any] = {"form": form, "rng": rng}
     if rng is not None:
         qs = reporting.performance_all()
         totals = report_totals(qs, rng)

@@ -162,7 +162,7 @@ def price_visits(*, ids: list[int] | None = None, campaign_ids: list[int] | None
         if visit.campaign_id not in pricing_by_campaign:
             pricing_by_campaign[visit.campaign_id] = schedule_for(start) if start else None
         pricing = pricing_by_campaign[visit.campaign_id]
-        if pricing is None:
+        if pricing is None or start is None:
             visit.tier, visit.cost = "", ZERO
         else:
             visit.tier, visit.cost = pricing.price(

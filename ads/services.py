@@ -9,7 +9,7 @@ what may be served bumps the serving version after commit.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -63,6 +63,7 @@ def _money(value: Any, field: str, *, allow_none: bool = False) -> Decimal | Non
 
 
 def _when(value: Any, field: str) -> datetime:
+    moment: datetime | None
     if isinstance(value, datetime):
         moment = value
     else:
@@ -70,7 +71,7 @@ def _when(value: Any, field: str) -> datetime:
         if moment is None:
             raise ValidationError({field: "Enter a date and time, e.g. 2026-12-01T00:00:00Z."})
     if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment, timezone.UTC)
+        moment = timezone.make_aware(moment, UTC)
     return moment
 
 
@@ -304,7 +305,7 @@ def activation_problems(campaign: Campaign) -> list[str]:
     return problems
 
 
-_TRANSITIONS = {
+_TRANSITIONS: dict[str, set[CampaignStatus]] = {
     CampaignStatus.ACTIVE: {CampaignStatus.DRAFT, CampaignStatus.PAUSED},
     CampaignStatus.PAUSED: {CampaignStatus.ACTIVE},
     CampaignStatus.COMPLETED: {CampaignStatus.ACTIVE, CampaignStatus.PAUSED},
@@ -579,6 +580,7 @@ def _notify_advertiser(advertiser: Advertiser, **kwargs) -> None:
 
 
 def _after_creative_moderated(creative: Creative) -> None:
+    assert creative.moderated_at is not None, "called after the moderation was saved"
     campaign = creative.campaign
     if creative.moderation_status == ModerationStatus.APPROVED:
         _notify_advertiser(
@@ -604,6 +606,7 @@ def _after_creative_moderated(creative: Creative) -> None:
 
 def _after_advertiser_reviewed(advertiser: Advertiser) -> None:
     if advertiser.approval == ApprovalState.APPROVED:
+        assert advertiser.approved_at is not None, "called after the approval was saved"
         _notify_advertiser(
             advertiser,
             kind="APPROVED",

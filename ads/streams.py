@@ -26,9 +26,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any, cast
 
 import redis
 from django.db import transaction
+from redis.typing import StreamIdT
 
 from adplatform.core.db import copy_insert
 from adplatform.core.redis import get_redis
@@ -108,7 +110,7 @@ def claim_abandoned(client: redis.Redis, stream: str, consumer: str, count: int)
         if name == consumer or client.exists(alive_key(stream, name)):
             continue
         rows = client.xpending_range(stream, GROUP, min="-", max="+", count=count - len(claimed), consumername=name)
-        ids = [row["message_id"] for row in rows]
+        ids: list[StreamIdT] = [row["message_id"] for row in rows]
         if ids:
             claimed += client.xclaim(stream, GROUP, consumer, 0, ids)
             logger.info("took over a stopped drainer's entries", extra={"stream": stream, "from": name,
@@ -128,6 +130,11 @@ class StreamReader:
         self.client, self.stream, self.consumer, self.batch = client, stream, consumer, batch
         self.phase = "abandoned"  # -> "own" -> "new"
 
+    def _read_group(self, stream_id: str) -> list:
+        response = self.client.xreadgroup(GROUP, self.consumer, {self.stream: stream_id}, count=self.batch)
+        # RESP2 (the protocol redis-py speaks unless told otherwise): [[stream, entries]] for the one stream read.
+        return cast(list[list[Any]], response)[0][1] if response else []
+
     def read(self) -> list:
         if self.phase == "abandoned":
             entries = claim_abandoned(self.client, self.stream, self.consumer, self.batch)
@@ -135,13 +142,11 @@ class StreamReader:
                 return entries
             self.phase = "own"
         if self.phase == "own":
-            response = self.client.xreadgroup(GROUP, self.consumer, {self.stream: "0"}, count=self.batch)
-            entries = response[0][1] if response else []
+            entries = self._read_group("0")
             if entries:
                 return entries
             self.phase = "new"
-        response = self.client.xreadgroup(GROUP, self.consumer, {self.stream: ">"}, count=self.batch)
-        return response[0][1] if response else []
+        return self._read_group(">")
 
     @property
     def caught_up(self) -> bool:

@@ -112,7 +112,7 @@ def creative_upload_process_task(self, upload_id: int) -> str:
             raise
         raise self.retry(exc=exc, countdown=min(600, 30 * 2**self.request.retries)) from exc
     if again:
-        creative_upload_process_task.apply_async(args=[upload_id], countdown=30)
+        creative_upload_process_task.apply_async(args=(upload_id,), countdown=30)
     return upload.state if upload else ""
 
 

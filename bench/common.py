@@ -406,11 +406,9 @@ def open_loop(host: str, port: int, factory: RequestFactory, *, rate: float, dur
     requests = [preparer.prepare(*factory(n)) for n in range(int(rate * duration))]
     try:
         import uvloop
-
-        runner = uvloop.run
     except ImportError:
-        runner = asyncio.run
-    return runner(_open_async(host, port, requests, rate, connections))
+        return asyncio.run(_open_async(host, port, requests, rate, connections))
+    return uvloop.run(_open_async(host, port, requests, rate, connections))
 
 
 def machine() -> str:

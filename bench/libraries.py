@@ -42,7 +42,7 @@ from pythonjsonlogger.json import JsonFormatter  # noqa: E402
 
 from adplatform.core import env as ours_env  # noqa: E402
 from adplatform.core.logging import _SENSITIVE_KEY, JSONFormatter, RequestIDFilter, redact  # noqa: E402
-from adplatform.ratelimit import FixedWindow, hit  # noqa: E402
+from adplatform.core.ratelimit import FixedWindow, hit  # noqa: E402
 from adplatform.core.redis import get_redis  # noqa: E402
 from integrations.roblox.breaker import CircuitBreaker  # noqa: E402
 
@@ -70,7 +70,7 @@ os.environ.update(
 
 
 class HandParser:
-    """adplatform/core/env.py before django-environ (git show 153be53:adplatform/core/env.py), kept to measure against."""
+    """The settings parser before django-environ (env.py as of commit 153be53), kept to measure against."""
 
     _TRUE = {"1", "true", "yes", "on"}
     _FALSE = {"0", "false", "no", "off", ""}

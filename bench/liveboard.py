@@ -63,9 +63,10 @@ class Viewer(asyncio.Protocol):
 
     def __init__(self, uri: str, origin: str, player: int) -> None:
         from websockets.client import ClientProtocol
+        from websockets.typing import Origin
         from websockets.uri import parse_uri
 
-        self.protocol = ClientProtocol(parse_uri(uri), origin=origin, max_size=None)
+        self.protocol = ClientProtocol(parse_uri(uri), origin=Origin(origin), max_size=None)
         self.player = player
         self.chunks: list[tuple[float, bytes]] = []
         self.seen: list[tuple[float, int]] = []  # (arrival, the player's score in that message)
@@ -97,8 +98,8 @@ class Viewer(asyncio.Protocol):
             for event in self.protocol.events_received():
                 if not isinstance(event, Frame) or event.opcode is not Opcode.TEXT:
                     continue
-                message = json.loads(event.data)
-                if message["type"] == "snapshot" and not self.snapshot.done():
+                message = json.loads(bytes(event.data))
+                if message["type"] == "snapshot" and self.snapshot is not None and not self.snapshot.done():
                     self.snapshot.set_result(message)
                     continue
                 score = next((e["score"] for e in message["entries"] if e["player_id"] == self.player), None)
@@ -108,12 +109,14 @@ class Viewer(asyncio.Protocol):
         self._flush()  # pongs, and the close handshake
 
     def _flush(self) -> None:
+        assert self.transport is not None, "connected"
         for data in self.protocol.data_to_send():
             if data:
                 self.transport.write(data)
 
     def close(self) -> None:
-        self.transport.close()
+        if self.transport is not None:
+            self.transport.close()
 
 
 def _update(request: urllib.request.Request) -> tuple[float, float, dict]:
@@ -137,6 +140,7 @@ async def run(base: str, slug: str, key: str, secret: str, viewers: int, updates
     async def connect() -> Viewer:
         async with opening:
             _, viewer = await loop.create_connection(lambda: Viewer(ws_url, base, player), host, int(port))
+            assert viewer.snapshot is not None, "connection_made ran"
             await asyncio.wait_for(viewer.snapshot, 120)
             return viewer
 

@@ -164,7 +164,8 @@ def board_reads(size: int, samples: int) -> dict:
         top = timed(lambda: leaderboard.board_top(SCRATCH_BOARD, 10))
         rank = timed(lambda: leaderboard.board_standing(SCRATCH_BOARD, rng.randrange(1, size + 1)))
         standing = leaderboard.board_standing(SCRATCH_BOARD, size // 2)
-        assert len(standing.around) == 10 and len(leaderboard.board_top(SCRATCH_BOARD, 10).entries) == 10
+        board = leaderboard.board_top(SCRATCH_BOARD, 10)
+        assert len(standing.around) == 10 and board is not None and len(board.entries) == 10
     finally:
         leaderboard.board_drop(SCRATCH_BOARD)
     return {

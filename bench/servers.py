@@ -79,7 +79,7 @@ def main() -> None:
     )
     env = common.setup_django()
     _, secret, tokens = scores.seed(2000)
-    rounds = []
+    rounds: list[dict[str, dict[str, dict]]] = []
     for r in range(args.rounds):
         order = SERVERS if r % 2 == 0 else SERVERS[::-1]
         rounds.append({})

@@ -6,6 +6,8 @@ deleted here.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
@@ -27,8 +29,13 @@ from games.models import (
     PlaylistItem,
 )
 
+if TYPE_CHECKING:
+    _ModelAdmin = admin.ModelAdmin[Any]
+else:
+    _ModelAdmin = object
 
-class ServiceSaveMixin:
+
+class ServiceSaveMixin(_ModelAdmin):
     """Admin saves call the service that owns the write; its errors show on the form."""
 
     # Rows the delete service removes with the object (keys, status history) though staff may not delete them
@@ -58,8 +65,8 @@ class ServiceSaveMixin:
 class AdContainerInline(admin.TabularInline):
     model = AdContainer
     extra = 0
-    fields = ["name", "type", "status", "placement", "width_studs", "height_studs", "floor_price_cpm"]
-    readonly_fields = fields
+    readonly_fields = ("name", "type", "status", "placement", "width_studs", "height_studs", "floor_price_cpm")
+    fields = readonly_fields
     show_change_link = True
     can_delete = False
 
@@ -70,8 +77,8 @@ class AdContainerInline(admin.TabularInline):
 class GameApiKeyInline(admin.TabularInline):
     model = GameApiKey
     extra = 0
-    fields = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = fields
+    readonly_fields = ("name", "prefix", "created_at", "last_used_at", "revoked_at")
+    fields = readonly_fields
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
@@ -188,8 +195,8 @@ class GameAdmin(ServiceSaveMixin, admin.ModelAdmin):
 class ContainerStatusChangeInline(admin.TabularInline):
     model = ContainerStatusChange
     extra = 0
-    fields = ["created_at", "changed_by", "from_status", "to_status", "reason"]
-    readonly_fields = fields
+    readonly_fields = ("created_at", "changed_by", "from_status", "to_status", "reason")
+    fields = readonly_fields
     can_delete = False
     ordering = ["-created_at"]
 
@@ -341,8 +348,8 @@ class GameApiKeyAdmin(admin.ModelAdmin):
     list_filter = [("revoked_at", admin.EmptyFieldListFilter), ("game", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "prefix", "game__name"]
     list_select_related = ["game", "created_by"]
-    fields = ["game", "name", "prefix", "created_by", "created_at", "updated_at", "last_used_at", "revoked_at"]
-    readonly_fields = fields
+    readonly_fields = ("game", "name", "prefix", "created_by", "created_at", "updated_at", "last_used_at", "revoked_at")
+    fields = readonly_fields
     actions = ["revoke"]
 
     def has_add_permission(self, request):

@@ -256,7 +256,7 @@ class AdContainer(TimeStamped):
                 errors["width_studs"] = f"A display billboard is {min_w} to {max_w} studs wide (Roblox's limits)."
             if not min_h <= self.height_studs <= max_h:
                 errors["height_studs"] = f"A display billboard is {min_h} to {max_h} studs high (Roblox's limits)."
-        if self.playlist_id is not None:
+        if self.playlist_id is not None and self.playlist is not None:
             if self.playlist.game_id != self.game_id:
                 errors["playlist"] = "The playlist belongs to another game."
             elif self.playlist.container_type != self.type:

@@ -58,7 +58,8 @@ def _positive_int(value: Any, field: str) -> int:
 def _unique_slug(base: str, *, exclude_pk: int | None = None) -> str:
     root = slugify(base)[:60].strip("-") or "game"
     candidate, n = root, 1
-    while Game.objects.filter(slug=candidate).exclude(pk=exclude_pk).exists():
+    others = Game.objects.all() if exclude_pk is None else Game.objects.exclude(pk=exclude_pk)
+    while others.filter(slug=candidate).exists():
         n += 1
         candidate = f"{root}-{n}"
     return candidate

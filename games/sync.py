@@ -54,7 +54,7 @@ PLACE_NOT_FOUND = "place not found on Roblox"
 ASSET_NOT_FOUND = "asset not found on Roblox"
 THUMBNAIL_ERROR = "Roblox could not render this asset's thumbnail (state Error)"
 
-MODERATION_FOR_STATE = {
+MODERATION_FOR_STATE: dict[str, AssetModeration] = {
     ThumbnailState.COMPLETED: AssetModeration.COMPLETED,
     ThumbnailState.PENDING: AssetModeration.PENDING,
     ThumbnailState.IN_REVIEW: AssetModeration.IN_REVIEW,

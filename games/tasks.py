@@ -35,7 +35,7 @@ def _assets_again_later(roblox_asset_ids: list[int], pending_round: int) -> None
         )
         return
     countdown = delay(exponential(base=ASSET_PENDING_FIRST_DELAY, cap=ASSET_PENDING_MAX_DELAY), pending_round + 1)
-    asset_sync.apply_async(args=[roblox_asset_ids], kwargs={"pending_round": pending_round + 1}, countdown=countdown)
+    asset_sync.apply_async(args=(roblox_asset_ids,), kwargs={"pending_round": pending_round + 1}, countdown=countdown)
 
 
 @shared_task(bind=True, max_retries=SYNC_MAX_RETRIES, ignore_result=True)
@@ -79,7 +79,7 @@ def publish_serving_change(self, game_ids: list[int], trailing: bool = False) ->
     outcome = messaging.serving_change_publish(game_ids=game_ids, trailing=trailing)
     if outcome.deferred:
         publish_serving_change.apply_async(
-            args=[sorted(outcome.deferred)], kwargs={"trailing": True}, countdown=max(outcome.deferred.values())
+            args=(sorted(outcome.deferred),), kwargs={"trailing": True}, countdown=max(outcome.deferred.values())
         )
     if outcome.retry:
         raise self.retry(

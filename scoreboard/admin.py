@@ -37,9 +37,9 @@ class PlayerAdmin(admin.ModelAdmin):
     list_filter = ["is_banned", ("game", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["username", "=roblox_user_id", "game__slug", "game__name"]
     list_select_related = ["game", "score"]
-    fields = ["game", "roblox_user_id", "username", "current_score", "is_banned", "banned_at", "ban_reason",
-              "tokens_not_before", "history_link", "created_at", "updated_at"]  # fmt: skip
-    readonly_fields = fields
+    readonly_fields = ("game", "roblox_user_id", "username", "current_score", "is_banned", "banned_at", "ban_reason",
+                       "tokens_not_before", "history_link", "created_at", "updated_at")  # fmt: skip
+    fields = readonly_fields
     actions = ["ban", "unban", "revoke_tokens"]
 
     def has_add_permission(self, request, obj=None):
@@ -172,8 +172,8 @@ class ScoreboardSnapshotAdmin(ReadOnlyAdmin):
     list_filter = [("game", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["game"]
     date_hierarchy = "taken_at"
-    fields = ["game", "taken_at", "total_players", "top", "created_at", "updated_at"]
-    readonly_fields = fields
+    readonly_fields = ("game", "taken_at", "total_players", "top", "created_at", "updated_at")
+    fields = readonly_fields
 
     @admin.display(description="Leader")
     def leader(self, obj):

@@ -17,7 +17,7 @@ class LeaderboardConsumer(AsyncWebsocketConsumer):
     # No channel-layer channel per viewer: messages reach viewers through the process's Broadcaster, in
     # memory. Channels would otherwise hold one blocking Redis pop per socket for nothing, and end the socket
     # whenever that pop failed (get_channel_layer answers None for an alias that is not configured).
-    channel_layer_alias = None
+    channel_layer_alias = None  # type: ignore[assignment]  # channels takes None (no layer); its stubs want a str
 
     async def connect(self):
         self.slug = self.scope["url_route"]["kwargs"]["slug"]
@@ -35,8 +35,9 @@ class LeaderboardConsumer(AsyncWebsocketConsumer):
         broadcaster.start(self.viewer, after_seq=state["seq"])
 
     async def disconnect(self, code):
-        if getattr(self, "viewer", None) is not None:
-            await broadcaster.leave(self.viewer)
+        viewer = getattr(self, "viewer", None)
+        if viewer is not None:
+            await broadcaster.leave(viewer)
             self.viewer = None
 
     async def receive(self, text_data=None, bytes_data=None):

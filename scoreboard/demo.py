@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from typing import Any
 
 from django.utils import timezone
 
@@ -16,7 +17,7 @@ from adplatform.core.api.errors import DomainError
 from scoreboard import services
 from scoreboard.models import ActionType, Player, ScoreHistory, ScoreSource
 
-ACTION_TYPES = [
+ACTION_TYPES: list[dict[str, Any]] = [
     {"key": "coin_collected", "name": "Coin collected", "base_score": 10, "cooldown_seconds": 0, "max_per_hour": 600},
     {"key": "checkpoint_reached", "name": "Checkpoint reached", "base_score": 50, "cooldown_seconds": 5,
      "max_per_hour": 120},
@@ -36,7 +37,7 @@ FIRST_PLAYER_ID = 90_000_001
 
 def seed(context: dict) -> None:
     game = context["_game"]
-    action_types = {}
+    action_types: dict[str, ActionType] = {}
     for spec in ACTION_TYPES:
         existing = ActionType.objects.filter(game=game, key=spec["key"]).first()
         action_types[spec["key"]] = existing or services.action_type_create(game=game, data=dict(spec))

@@ -31,14 +31,24 @@ from typing import Any
 
 import redis
 import redis.asyncio as aioredis
-from channels.layers import get_channel_layer
+from channels.layers import BaseChannelLayer, get_channel_layer
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from prometheus_client import Counter, Gauge, Histogram
 
 from adplatform.core.redis import get_redis
 from scoreboard.leaderboard import leaderboard_group
 
 logger = logging.getLogger(__name__)
+
+
+def _layer() -> BaseChannelLayer:
+    """The default channel layer, which the live board sends and listens through."""
+    layer = get_channel_layer()
+    if layer is None:
+        raise ImproperlyConfigured("The live leaderboard needs CHANNEL_LAYERS['default'].")
+    return layer
+
 
 LIVE_VIEWERS = Gauge("adplatform_live_viewers", "Websocket viewers connected to this process, per board.", ["board"])
 LIVE_BROADCASTS = Counter("adplatform_live_broadcasts_total", "Top-10 broadcasts sent to viewers.")
@@ -177,6 +187,13 @@ class Broadcaster:
         # Its own threads for the Redis and database reads, so they never wait behind the consumers' thread.
         self._executor: ThreadPoolExecutor | None = None
 
+    @property
+    def _channel_name(self) -> str:
+        """This process's channel on the layer: set by the first :meth:`_ensure_running`."""
+        if self.channel is None:
+            raise RuntimeError("the broadcaster has no channel before it runs")
+        return self.channel
+
     async def _in_thread(self, fn, *args):
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="live-broadcast")
@@ -185,7 +202,7 @@ class Broadcaster:
     async def _ensure_running(self) -> None:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # first use, or a new event loop (tests): what the old one knew is gone with it
-            channel = await get_channel_layer().new_channel()
+            channel = await _layer().new_channel()
             if self._loop is not loop:
                 self._loop, self.channel = loop, channel
                 self._boards.clear()
@@ -214,10 +231,10 @@ class Broadcaster:
             task.cancel()
         if tasks:
             await asyncio.wait(tasks, timeout=2)
-        layer = get_channel_layer()
+        layer = _layer()
         for slug in self._joined:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(layer.group_discard(leaderboard_group(slug), self.channel), 1)
+                await asyncio.wait_for(layer.group_discard(leaderboard_group(slug), self._channel_name), 1)
         self._tasks = []
         self._pending.clear()
         self._scheduled.clear()
@@ -279,17 +296,17 @@ class Broadcaster:
             wanted = bool(self._boards.get(slug))
             if wanted == (slug in self._joined):
                 return
-            layer = get_channel_layer()
+            layer = _layer()
             if wanted:
-                await layer.group_add(leaderboard_group(slug), self.channel)
+                await layer.group_add(leaderboard_group(slug), self._channel_name)
                 self._joined.add(slug)
             else:
                 self._joined.discard(slug)
-                await layer.group_discard(leaderboard_group(slug), self.channel)
+                await layer.group_discard(leaderboard_group(slug), self._channel_name)
 
     async def _refresh_membership(self) -> None:
         # channels-redis drops a member group_expiry seconds after it was added: re-add well before that.
-        layer = get_channel_layer()
+        layer = _layer()
         interval = min(MEMBERSHIP_REFRESH, getattr(layer, "group_expiry", 86400) / 3)
         while True:
             await asyncio.sleep(interval)
@@ -297,16 +314,16 @@ class Broadcaster:
             async with self._membership:
                 for slug in list(self._joined):
                     try:
-                        await layer.group_add(leaderboard_group(slug), self.channel)
+                        await layer.group_add(leaderboard_group(slug), self._channel_name)
                     except Exception:
                         logger.warning("live board membership refresh failed", exc_info=True, extra={"board": slug})
 
     async def _receive(self) -> None:
-        layer = get_channel_layer()
+        layer = _layer()
         backoff = 0.5
         while True:
             try:
-                message = await layer.receive(self.channel)
+                message = await layer.receive(self._channel_name)
                 backoff = 0.5
             except asyncio.CancelledError:
                 raise
@@ -387,7 +404,7 @@ class Broadcaster:
             if prepared is not None:
                 seq, text = prepared
                 message = {"type": "top10", "board": slug, "seq": seq, "text": text}
-                await get_channel_layer().group_send(leaderboard_group(slug), message)
+                await _layer().group_send(leaderboard_group(slug), message)
                 LIVE_BROADCASTS.inc()
                 LIVE_BROADCAST_DELAY.observe(time.monotonic() - received)
         except Exception:
@@ -416,7 +433,9 @@ class Broadcaster:
         _, _, pending_key, cooldown_key = live_keys(slug)
         # Before reading: a change after this point elects the next sender, which waits out the cooldown.
         with get_redis().pipeline() as pipe:
-            pipe.delete(pending_key).set(cooldown_key, "1", px=MIN_INTERVAL_MS).execute()
+            pipe.delete(pending_key)
+            pipe.set(cooldown_key, "1", px=MIN_INTERVAL_MS)
+            pipe.execute()
         entries = top_entries(slug)
         if entries is None:
             return None

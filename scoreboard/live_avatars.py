@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 import redis
 from celery import current_app
@@ -80,7 +81,7 @@ def fetch_and_cache(user_ids: list[int]) -> dict[int, Thumbnail]:
     if not ids:
         return {}
     result = thumbnails.avatar_headshots(ids, size=SIZE)
-    entries = []
+    entries: list[tuple[int, dict[str, Any] | None, float]] = []
     for user_id in ids:
         thumbnail = result.get(user_id)
         if thumbnail is None:

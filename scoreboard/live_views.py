@@ -36,7 +36,7 @@ def board_index(request):
 def _board(slug: str) -> tuple[Game, dict]:
     game = Game.objects.filter(slug=slug, is_active=True).only("id", "name", "slug", "icon_url").first()
     state = snapshot(slug) if game else None
-    if state is None:
+    if game is None or state is None:
         raise Http404("No such leaderboard.")
     return game, state
 

@@ -156,7 +156,7 @@ def read(data: bytes) -> list[Node]:
     for class_id, refs in members.items():
         for ref in refs:
             nodes[ref] = Node(class_of[class_id], props[ref]["Name"], props[ref].get("Source", ""))
-    roots = []
+    roots: list[Node] = []
     for ref in sorted(nodes):
         parent = parent_of.get(ref, -1)
         (roots if parent == -1 else nodes[parent].children).append(nodes[ref])

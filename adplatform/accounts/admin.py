@@ -10,8 +10,8 @@ class PersonalAccessTokenInline(admin.TabularInline):
     model = PersonalAccessToken
     extra = 0
     can_delete = False
-    fields = ["name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at"]
-    readonly_fields = fields
+    readonly_fields = ("name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at")
+    fields = readonly_fields
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -25,7 +25,7 @@ class UserAdmin(DjangoUserAdmin):
     ordering = ["-date_joined"]
     readonly_fields = ["approved_at", "approved_by", "date_joined", "last_login", "updated_at", "signup_note"]
     fieldsets = (
-        *DjangoUserAdmin.fieldsets,
+        *(DjangoUserAdmin.fieldsets or ()),
         ("Platform", {"fields": ("role", "company", "signup_note", "approved_at", "approved_by", "updated_at")}),
     )
     add_fieldsets = (

@@ -6,9 +6,12 @@ The database keeps six decimals (micro-dollars); people read two, and CPMs and b
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django import forms
+from django.contrib import admin
 from django.db import models
 
 from adplatform.core.formatting import format_money
@@ -26,23 +29,30 @@ class PlainDecimalInput(forms.NumberInput):
         return super().format_value(value)
 
 
-def _money_column(name: str, label: str, rate: bool):
-    def column(obj):
+def _money_column(name: str, label: str, rate: bool) -> Callable[[models.Model], str]:
+    @admin.display(description=label, ordering=name)
+    def column(obj: models.Model) -> str:
         return format_money(getattr(obj, name), rate=rate)
 
-    column.short_description = label
-    column.admin_order_field = name
     column.__name__ = f"{name}_money"
     return column
 
 
-class MoneyAdminMixin:
+if TYPE_CHECKING:
+    _ModelAdmin = admin.ModelAdmin[Any]
+else:
+    _ModelAdmin = object
+
+
+class MoneyAdminMixin(_ModelAdmin):
     """Lists and forms of a ModelAdmin show money the platform's way (six-decimal DecimalFields)."""
 
-    formfield_overrides = {models.DecimalField: {"widget": PlainDecimalInput}}
+    formfield_overrides: ClassVar[Mapping[type[models.Field[Any, Any]], Mapping[str, Any]]] = {
+        models.DecimalField: {"widget": PlainDecimalInput}
+    }
 
     def get_list_display(self, request):
-        columns = []
+        columns: list[str | Callable[[Any], str | bool]] = []
         for entry in super().get_list_display(request):
             field = None
             if isinstance(entry, str):
@@ -50,7 +60,7 @@ class MoneyAdminMixin:
                     field = self.model._meta.get_field(entry)
                 except Exception:  # noqa: BLE001 - a method or an attribute, not a field
                     field = None
-            if isinstance(field, models.DecimalField) and field.decimal_places == 6:
+            if isinstance(entry, str) and isinstance(field, models.DecimalField) and field.decimal_places == 6:
                 columns.append(_money_column(entry, str(field.verbose_name).capitalize(), entry in RATE_FIELDS))
             else:
                 columns.append(entry)

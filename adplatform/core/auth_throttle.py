@@ -1,7 +1,7 @@
 """Failed sign-ins are counted and locked out for a while: passwords per account and per address, API keys and
 personal access tokens per address. (Score tokens and signatures have their own, ``scoreboard.services``.)
 
-Counters live in Redis (``authfail:*``): a :class:`~adplatform.ratelimit.FixedWindow` of ``*_LIMIT``
+Counters live in Redis (``authfail:*``): a :class:`~adplatform.core.ratelimit.FixedWindow` of ``*_LIMIT``
 failures per ``*_WINDOW`` seconds, the window opening at the first failure (so the key a lock-out lives in
 stays the same); at the limit the account or address is locked for ``*_LOCK_SECONDS``, and every further
 failure while locked extends the lock.
@@ -21,7 +21,7 @@ import redis
 from django.conf import settings
 from prometheus_client import Counter
 
-from adplatform.ratelimit import FixedWindow
+from adplatform.core.ratelimit import FixedWindow
 from adplatform.core.redis import LuaScript, get_redis
 
 logger = logging.getLogger("adplatform.security")

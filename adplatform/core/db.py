@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import JSONField, Model
+from django.db.models import Field, JSONField, Model
 from psycopg import sql
 
 logger = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def copy_insert(model: type[Model], columns: Sequence[str], rows: Sequence[Seque
     except IntegrityError:
         logger.warning("copy conflicted; inserting with ON CONFLICT DO NOTHING", extra={"table": model._meta.db_table})
         attnames = {f.column: f.attname for f in model._meta.concrete_fields}
-        model.objects.bulk_create(
+        model._default_manager.bulk_create(
             [model(**{attnames[c]: v for c, v in zip(columns, row, strict=True)}) for row in rows],
             ignore_conflicts=True,
             batch_size=1000,
@@ -77,11 +77,14 @@ def select_any(model: type[Model], columns: Sequence[str], key: str, values: Seq
     if not values:
         return []
     table = model._meta.db_table
-    column_type = model._meta.get_field(key).db_type(connection)
+    field = model._meta.get_field(key)
+    column_type = field.db_type(connection) if isinstance(field, Field) else None
+    if not isinstance(field, Field) or field.column is None or column_type is None:
+        raise ValueError(f"{model.__name__}.{key} is not a column")
     statement = sql.SQL("SELECT {} FROM {} WHERE {} = ANY(%s::{}[])").format(
         sql.SQL(", ").join(sql.Identifier(c) for c in columns),
         sql.Identifier(table),
-        sql.Identifier(model._meta.get_field(key).column),
+        sql.Identifier(field.column),
         sql.SQL(column_type),
     )
     if where:

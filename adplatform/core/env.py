@@ -23,7 +23,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from adplatform.ratelimit import FixedWindow
+from adplatform.core.ratelimit import FixedWindow
 
 _TRUE = {"1", "true", "yes", "on", *environ.Env.BOOLEAN_TRUE_STRINGS}
 _FALSE = {"0", "false", "no", "off", "n", ""}

@@ -32,7 +32,7 @@ def apply() -> None:
 
         channel_class = kombu_redis.Channel
         original_init = channel_class.__init__
-        original_connparams = channel_class._connparams
+        original_connparams = channel_class._connparams  # type: ignore[attr-defined]  # private: not in celery-types
 
         def __init__(self, *args, **kwargs):
             connection = args[0] if args else kwargs.get("connection")
@@ -51,6 +51,6 @@ def apply() -> None:
                     transport.client = None
             return original_connparams(self, asynchronous=asynchronous)
 
-        channel_class.__init__ = __init__
-        channel_class._connparams = _connparams
+        channel_class.__init__ = __init__  # type: ignore[method-assign]  # the patch itself
+        channel_class._connparams = _connparams  # type: ignore[attr-defined]  # private: not in celery-types
         _applied = True

@@ -20,7 +20,7 @@ def navigation(request):
     user = getattr(request, "user", None)
     signed_in = user is not None and user.is_authenticated
     role = getattr(user, "role", None) if signed_in else None
-    is_staff = bool(signed_in and user.is_staff)
+    is_staff = bool(user is not None and signed_in and user.is_staff)
     context = {
         "nav_role": role,
         "nav_is_staff": is_staff,

@@ -6,6 +6,6 @@ from adplatform.project import consumers
 from scoreboard.routing import websocket_urlpatterns as scoreboard_routes
 
 websocket_urlpatterns = [
-    path("ws/ping/", consumers.PingConsumer.as_asgi()),
+    path("ws/ping/", consumers.PingConsumer.as_asgi()),  # type: ignore[arg-type]  # a consumer, not an HTTP view
     *scoreboard_routes,
 ]

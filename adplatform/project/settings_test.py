@@ -16,7 +16,9 @@ from adplatform.project.settings import REDIS_URL as _BASE_REDIS_URL
 TEST_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "13"))
 REDIS_URL = with_db(_BASE_REDIS_URL, TEST_REDIS_DB)
 CACHES["default"]["LOCATION"] = REDIS_URL  # noqa: F405
-CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [channel_layer_host(REDIS_URL)]  # noqa: F405
+_channel_layer_config = CHANNEL_LAYERS["default"]["CONFIG"]  # noqa: F405
+assert isinstance(_channel_layer_config, dict)
+_channel_layer_config["hosts"] = [channel_layer_host(REDIS_URL)]
 CELERY_BROKER_URL = celery_broker_url(REDIS_URL)
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

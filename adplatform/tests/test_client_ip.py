@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import RequestFactory
 from rest_framework.test import APIClient
@@ -14,7 +16,7 @@ rf = RequestFactory()
 
 
 def _ip(remote: str, forwarded: str | None = None) -> str:
-    extra = {"REMOTE_ADDR": remote}
+    extra: dict[str, Any] = {"REMOTE_ADDR": remote}  # WSGI environ entries: the stubs' **extra: Any
     if forwarded is not None:
         extra["HTTP_X_FORWARDED_FOR"] = forwarded
     return client_ip(rf.get("/", **extra))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -24,7 +25,7 @@ from scoreboard.tests.factories import ActionTypeFactory, GameServer, sign
 pytestmark = pytest.mark.django_db
 
 WRITE_METHODS = ("post", "put", "patch")
-WRONG_VALUES = ([None], {}, {"$gt": ""}, "\x00", 1e308, -(2**70), True, "x" * 5000, [[[[]]]])
+WRONG_VALUES: tuple[object, ...] = ([None], {}, {"$gt": ""}, "\x00", 1e308, -(2**70), True, "x" * 5000, [[[[]]]])
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +96,7 @@ def _properties(schema, operation) -> dict:
 
 
 def _send(world, method: str, path: str, raw: bytes, operation: dict):
-    headers: dict[str, str] = {}
+    headers: dict[str, Any] = {}  # WSGI environ entries: the stubs' **extra: Any
     security = {name for requirement in operation.get("security", []) for name in requirement}
     if "GameApiKey" in security:
         headers["HTTP_X_API_KEY"] = world["server"].raw_key

@@ -1,4 +1,4 @@
-"""The one fixed-window rule (adplatform.ratelimit.FixedWindow), its Redis counter, and the DRF throttles on it."""
+"""The one fixed-window rule (adplatform.core.ratelimit.FixedWindow), its Redis counter, and the DRF throttles on it."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from adplatform.ratelimit import FixedWindow, hit, parse_rate
+from adplatform.core.ratelimit import FixedWindow, hit, parse_rate
 from adplatform.core.redis import get_redis
 
 

@@ -88,14 +88,17 @@ class ReportQuerySerializer(serializers.Serializer):
 # --------------------------------------------------------------------------- the schema's shapes
 
 
+def _rate(help_text: str = "A ratio (0.0125 = 1.25%); null without a denominator.") -> serializers.FloatField:
+    return serializers.FloatField(allow_null=True, help_text=help_text)
+
+
 def _figure_fields(money: str) -> dict[str, serializers.Field]:
-    rate = {"allow_null": True, "help_text": "A ratio (0.0125 = 1.25%); null without a denominator."}
     fields: dict[str, serializers.Field] = {
         "impressions": serializers.IntegerField(),
         "viewable_impressions": serializers.IntegerField(),
-        "viewable_rate": serializers.FloatField(**rate),
+        "viewable_rate": _rate(),
         "clicks": serializers.IntegerField(),
-        "ctr": serializers.FloatField(**rate),
+        "ctr": _rate(),
         "interactions": serializers.IntegerField(),
         "conversions": serializers.IntegerField(),
         "invalid": serializers.IntegerField(help_text="Events rejected as invalid traffic (never billed)."),
@@ -107,7 +110,7 @@ def _figure_fields(money: str) -> dict[str, serializers.Field]:
             decisions=serializers.IntegerField(help_text="Ad requests (decisions) for the game's containers."),
             fills_paid=serializers.IntegerField(),
             fills_house=serializers.IntegerField(),
-            fill_rate=serializers.FloatField(**{**rate, "help_text": "Paid fills over decisions."}),
+            fill_rate=_rate("Paid fills over decisions."),
         )
     return fields
 

@@ -286,7 +286,10 @@ class CampaignInputSerializer(InputSerializer):
         user = getattr(self.context.get("request"), "user", None)
         if user is not None and user.is_authenticated and "advertiser" in fields:
             advertisers = Advertiser.objects.all()
-            fields["advertiser"].queryset = advertisers if user.is_staff else advertisers.filter(user=user)
+            advertiser = fields["advertiser"]
+            assert isinstance(advertiser, serializers.PrimaryKeyRelatedField)
+            # DRF stubs read this attribute as a Manager descriptor.
+            advertiser.queryset = advertisers if user.is_staff else advertisers.filter(user=user)  # type: ignore[arg-type]
         return fields
 
     def validate(self, attrs):
@@ -307,7 +310,7 @@ class CampaignUpdateSerializer(CampaignInputSerializer):
     """A campaign's advertiser never changes; sending it back unchanged is harmless."""
 
     ignored = CAMPAIGN_READ_ONLY | {"advertiser"}
-    advertiser = None
+    advertiser = None  # type: ignore[assignment]  # DRF's way of dropping an inherited field
 
 
 class CampaignFilterSerializer(serializers.Serializer):
@@ -380,7 +383,7 @@ class CreativeSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.URLField(allow_null=True))
     def get_thumbnail_url(self, creative: Creative) -> str | None:
-        return (creative.asset.thumbnail_url if creative.asset_id else "") or None
+        return (creative.asset.thumbnail_url if creative.asset is not None else "") or None
 
 
 class CreativeInputSerializer(InputSerializer):

@@ -26,7 +26,7 @@ from ads.api.serializers import (
     CreativeSerializer,
     ModerationInputSerializer,
 )
-from ads.models import Campaign, Creative
+from ads.models import Campaign, CampaignStatus, Creative
 
 LIST_PARAMETERS = [
     OpenApiParameter("limit", OpenApiTypes.INT, description="Page size (default 50, at most 200)."),
@@ -87,7 +87,7 @@ class CampaignViewSet(viewsets.GenericViewSet):
         description="Advertisers see their own campaigns, staff all, game owners none.",
         parameters=[
             *LIST_PARAMETERS,
-            OpenApiParameter("status", OpenApiTypes.STR, enum=CampaignFilterSerializer().fields["status"].choices),
+            OpenApiParameter("status", OpenApiTypes.STR, enum=CampaignStatus.values),
             OpenApiParameter("search", OpenApiTypes.STR, description="Part of the name or the Roblox campaign id."),
         ],
         responses={200: CampaignSerializer(many=True), 400: VALIDATION_400},

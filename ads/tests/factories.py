@@ -4,11 +4,11 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
-from adplatform.accounts.tests.factories import UserFactory
+from adplatform.accounts.tests.factories import ModelFactory, UserFactory
 from ads.models import Advertiser, ApprovalState, Campaign, CampaignStatus, Creative, ModerationStatus, RobloxReview
 
 
-class AdvertiserFactory(factory.django.DjangoModelFactory):
+class AdvertiserFactory(ModelFactory[Advertiser]):
     class Meta:
         model = Advertiser
 
@@ -18,7 +18,7 @@ class AdvertiserFactory(factory.django.DjangoModelFactory):
     approval = ApprovalState.APPROVED
 
 
-class CampaignFactory(factory.django.DjangoModelFactory):
+class CampaignFactory(ModelFactory[Campaign]):
     class Meta:
         model = Campaign
 
@@ -34,7 +34,7 @@ class CampaignFactory(factory.django.DjangoModelFactory):
     roblox_campaign_id = factory.Sequence(lambda n: f"rbx-adint-{n}")
 
 
-class CreativeFactory(factory.django.DjangoModelFactory):
+class CreativeFactory(ModelFactory[Creative]):
     class Meta:
         model = Creative
 

@@ -337,7 +337,7 @@ def test_artwork_is_uploaded_as_the_owners_asset_polled_and_becomes_a_creative(
     campaign = CampaignFactory(game=game, roblox_campaign_id="adint-5")
     with django_capture_on_commit_callbacks(execute=True):
         upload = compliance.creative_upload_create(campaign=campaign, name="Summer poster", data=png())
-    _quiet.assert_called_once_with(args=[upload.pk], countdown=0)
+    _quiet.assert_called_once_with(args=(upload.pk,), countdown=0)
     assert (upload.width, upload.height, upload.content_type) == (320, 180, "image/png")
 
     # when Roblox takes it (operation not done yet)
@@ -611,7 +611,7 @@ def test_the_upload_task_polls_again_until_roblox_finished_and_retries_when_down
     upload = compliance.creative_upload_create(campaign=CampaignFactory(game=game), name="Poster", data=png())
     with mock.patch("ads.uploads.creative_upload_process", return_value=(upload, True)):
         creative_upload_process_task(upload.pk)
-    _quiet.assert_called_with(args=[upload.pk], countdown=30)
+    _quiet.assert_called_with(args=(upload.pk,), countdown=30)
     # Roblox down: retried with backoff (run eagerly here, so at once), and given up after 8 retries.
     with mock.patch("ads.uploads.creative_upload_process", side_effect=RobloxUnavailable("down")) as process:
         result = creative_upload_process_task.apply(args=[upload.pk])

@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import UTC, timedelta
 from decimal import Decimal
 from unittest import mock
 
@@ -36,6 +36,20 @@ def test_campaign_create_starts_as_draft_with_normalised_targeting():
     assert campaign.max_bid == Decimal("4.5")
     assert campaign.frequency_cap == {"count": 3, "period_seconds": 3600}
     assert campaign.targeting == {"countries_included": ["GB", "US"], "devices": ["mobile"], "hours_utc": [18, 19]}
+
+
+def test_campaign_create_reads_a_time_without_an_offset_as_utc():
+    # given: times as a script sends them, without "Z" or "+00:00"
+    start = (timezone.now() - timedelta(hours=1)).replace(tzinfo=None, microsecond=0)
+    end = start + timedelta(days=10)
+
+    campaign = services.campaign_create(
+        advertiser=AdvertiserFactory(), data=_campaign_data(start_at=start.isoformat(), end_at=end.isoformat())
+    )
+
+    campaign.refresh_from_db()
+    assert campaign.start_at == start.replace(tzinfo=UTC)
+    assert campaign.end_at == end.replace(tzinfo=UTC)
 
 
 @pytest.mark.parametrize(

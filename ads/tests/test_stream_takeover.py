@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any, cast
 
 import pytest
 
@@ -42,7 +43,7 @@ def _read_as(consumer: str, stream: str) -> list:
     client = get_redis()
     ensure_group(client, stream)
     response = client.xreadgroup(GROUP, consumer, {stream: ">"}, count=100)
-    return response[0][1] if response else []
+    return cast(list[list[Any]], response)[0][1] if response else []  # RESP2: [[stream, entries]]
 
 
 def test_a_dead_drainers_decisions_are_taken_over_at_once(setup):

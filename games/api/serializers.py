@@ -9,7 +9,7 @@ ids) stay in ``games.services`` and arrive as the same 400.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from rest_framework import serializers
 from rest_framework.settings import api_settings
@@ -27,8 +27,22 @@ from games.models import (
 from games.services import MAX_PLAYLIST_ITEMS
 
 MAX_ROBLOX_ID = 2**63 - 1
-STUDS = {"max_digits": 6, "decimal_places": 2, "min_value": Decimal("0.01"), "coerce_to_string": False}
-MONEY = {"max_digits": 12, "decimal_places": 6, "min_value": Decimal("0"), "coerce_to_string": True}
+
+
+class DecimalFieldShape(TypedDict):
+    max_digits: int
+    decimal_places: int
+    min_value: Decimal
+    coerce_to_string: bool
+
+
+STUDS: DecimalFieldShape = {
+    "max_digits": 6,
+    "decimal_places": 2,
+    "min_value": Decimal("0.01"),
+    "coerce_to_string": False,
+}
+MONEY: DecimalFieldShape = {"max_digits": 12, "decimal_places": 6, "min_value": Decimal("0"), "coerce_to_string": True}
 
 
 # --------------------------------------------------------------------------- game-server API
@@ -178,7 +192,9 @@ class ContainerInputSerializer(serializers.Serializer):
         fields = super().get_fields()
         game = self.context.get("game")
         if game is not None:
-            fields["playlist"].queryset = Playlist.objects.filter(game=game)
+            playlist = fields["playlist"]
+            assert isinstance(playlist, serializers.PrimaryKeyRelatedField)
+            playlist.queryset = Playlist.objects.filter(game=game)  # type: ignore[arg-type]  # as in games/api/views.py
         return fields
 
 
@@ -259,7 +275,8 @@ def _flat_errors(detail: Any, prefix: str = "") -> dict[str, Any]:
 class PlaylistInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     container_type = serializers.ChoiceField(choices=ContainerType.choices, required=False)
-    items = PlaylistItemInputSerializer(many=True, required=False, max_length=MAX_PLAYLIST_ITEMS)
+    # many=True hands max_length to the ListSerializer (DRF 3.15); the stubs do not list it.
+    items = PlaylistItemInputSerializer(many=True, required=False, max_length=MAX_PLAYLIST_ITEMS)  # type: ignore[call-arg]
 
     def to_internal_value(self, data):
         try:

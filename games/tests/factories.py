@@ -2,12 +2,12 @@ from decimal import Decimal
 
 import factory
 
-from adplatform.accounts.tests.factories import UserFactory
+from adplatform.accounts.tests.factories import ModelFactory, UserFactory
 from games import services
 from games.models import AdContainer, Asset, ContainerStatus, ContainerType, Game, Playlist
 
 
-class GameFactory(factory.django.DjangoModelFactory):
+class GameFactory(ModelFactory[Game]):
     class Meta:
         model = Game
 
@@ -18,7 +18,7 @@ class GameFactory(factory.django.DjangoModelFactory):
     roblox_universe_id = factory.Sequence(lambda n: 3300000 + n)
 
 
-class AssetFactory(factory.django.DjangoModelFactory):
+class AssetFactory(ModelFactory[Asset]):
     class Meta:
         model = Asset
 
@@ -28,7 +28,7 @@ class AssetFactory(factory.django.DjangoModelFactory):
     moderation_state = "COMPLETED"
 
 
-class PlaylistFactory(factory.django.DjangoModelFactory):
+class PlaylistFactory(ModelFactory[Playlist]):
     class Meta:
         model = Playlist
 
@@ -37,7 +37,7 @@ class PlaylistFactory(factory.django.DjangoModelFactory):
     container_type = ContainerType.DISPLAY
 
 
-class AdContainerFactory(factory.django.DjangoModelFactory):
+class AdContainerFactory(ModelFactory[AdContainer]):
     class Meta:
         model = AdContainer
 

@@ -62,7 +62,8 @@ def test_revoke_keys_action(staff_client):
     staff_client.post(_changelist(GameApiKey), {"action": "revoke", "_selected_action": [key.pk]})
     key.refresh_from_db()
     assert key.revoked_at is not None
-    assert keycache.lookup(raw).revoked
+    info = keycache.lookup(raw)
+    assert info is not None and info.revoked
 
 
 def test_sync_now_action_queues_the_sync(staff_client, _no_worker, django_capture_on_commit_callbacks):

@@ -285,7 +285,8 @@ def test_game_server_api_is_read_only(server, container):
 
 
 def test_game_server_throttle_rate_is_configured():
-    assert settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["game_server"]
+    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    assert isinstance(rates, dict) and rates["game_server"]
 
 
 # =========================================================================== management API: games
@@ -495,6 +496,7 @@ def test_status_change_is_audited_with_its_reason(owner_client, owner, game, con
     assert response.status_code == 200, response.content
     assert response.json()["status"] == "MAINTENANCE"
     change = ContainerStatusChange.objects.filter(container=container).first()
+    assert change is not None
     assert (change.from_status, change.to_status, change.reason) == ("ACTIVE", "MAINTENANCE", "Repainting the lobby")
     assert change.changed_by == owner
 
@@ -825,7 +827,8 @@ def test_staff_see_and_manage_every_game(token_client, staff_user, game, contain
         format="json",
     )
     assert response.status_code == 200
-    assert ContainerStatusChange.objects.filter(container=container).first().changed_by == staff_user
+    change = ContainerStatusChange.objects.filter(container=container).first()
+    assert change is not None and change.changed_by == staff_user
 
 
 def test_a_game_key_cannot_open_the_management_api(server, game):

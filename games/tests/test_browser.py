@@ -86,6 +86,7 @@ def test_owner_adds_a_game_container_maintenance_and_key(live_server, page, owne
     page.wait_for_selector(".message-success")
     assert page.locator(f"#container-{container.pk} .badge").inner_text() == "Maintenance"
     change = ContainerStatusChange.objects.filter(container=container).first()
+    assert change is not None
     assert (change.to_status, change.reason, change.changed_by_id) == ("MAINTENANCE", "new sponsor artwork", owner.pk)
 
     # when: an API key is created, key and signing secret are shown once with copy buttons

@@ -22,6 +22,7 @@ def test_a_known_key_resolves_to_its_game():
     game = GameFactory(slug="tower-run")
     key, raw, secret = make_api_key(game)
     info = keycache.lookup(raw)
+    assert info is not None
     assert (info.key_id, info.game_id, info.game_slug, info.signing_secret) == (key.pk, game.pk, "tower-run", secret)
     assert info.revoked is False and info.game_active is True
     assert info.is_authenticated
@@ -50,9 +51,11 @@ def test_an_unknown_key_is_remembered_as_unknown(django_assert_num_queries):
 
 def test_revoking_forgets_the_cached_key_at_once():
     key, raw, _ = make_api_key(GameFactory())
-    assert keycache.lookup(raw).revoked is False
+    before = keycache.lookup(raw)
+    assert before is not None and before.revoked is False
     services.api_key_revoke(key=key)
-    assert keycache.lookup(raw).revoked is True
+    after = keycache.lookup(raw)
+    assert after is not None and after.revoked is True
 
 
 def test_last_used_is_written_at_most_once_a_minute(monkeypatch):

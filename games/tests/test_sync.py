@@ -102,6 +102,7 @@ def test_game_sync_fills_universe_name_stats_and_icon(rsps):
 def test_game_sync_keeps_the_icon_it_has_while_roblox_renders_a_new_one(rsps):
     game = GameFactory(icon_url="https://tr.rbxcdn.com/old/512/512/Image/Png")
     universe = game.roblox_universe_id
+    assert universe is not None
     rsps.get(rb.GAMES_URL, json={"data": [rb.game(universe)]})
     rsps.get(rb.VOTES_URL, json={"data": [rb.votes(universe)]})
     rsps.get(rb.GAME_ICONS_URL, json={"data": [rb.thumbnail(universe, "Pending")]})
@@ -241,8 +242,8 @@ def test_the_asset_task_schedules_undecided_assets_again_with_a_countdown(rsps, 
     tasks.asset_sync([asset.roblox_asset_id], pending_round=tasks.ASSET_PENDING_ROUNDS)
 
     assert _no_worker["asset_later"].call_args_list == [
-        mock.call(args=[[asset.roblox_asset_id]], kwargs={"pending_round": 1}, countdown=60),
-        mock.call(args=[[asset.roblox_asset_id]], kwargs={"pending_round": 3}, countdown=240),
+        mock.call(args=([asset.roblox_asset_id],), kwargs={"pending_round": 1}, countdown=60),
+        mock.call(args=([asset.roblox_asset_id],), kwargs={"pending_round": 3}, countdown=240),
     ]
 
 
@@ -396,13 +397,14 @@ def test_game_sync_task_never_retries_not_found(rsps):
 def test_game_sync_task_retried_by_celery_succeeds_once_roblox_is_back(rsps):
     game = GameFactory()
     universe = game.roblox_universe_id
+    assert universe is not None
     for _ in range(4):  # the first attempt of the task: the client's own retries all fail
         rsps.get(rb.GAMES_URL, status=503)
     rsps.get(rb.GAMES_URL, json={"data": [rb.game(universe, name="Back Again")]})
     rsps.get(rb.VOTES_URL, json={"data": [rb.votes(universe)]})
     rsps.get(rb.GAME_ICONS_URL, json={"data": [rb.thumbnail(universe)]})
 
-    result = tasks.game_sync.apply(args=[game.pk])  # eager: Celery runs the retry at once
+    result = tasks.game_sync.apply(args=(game.pk,))  # eager: Celery runs the retry at once
 
     assert result.successful()
     game.refresh_from_db()
@@ -438,7 +440,7 @@ def test_sync_all_tasks_call_the_jobs(rsps, _no_worker):
     with mock.patch("games.sync.assets_sync_all", return_value=[5]):
         tasks.sync_all_assets()
     games_all.assert_called_once_with()
-    _no_worker["asset_later"].assert_called_once_with(args=[[5]], kwargs={"pending_round": 1}, countdown=60)
+    _no_worker["asset_later"].assert_called_once_with(args=([5],), kwargs={"pending_round": 1}, countdown=60)
 
 
 # ----------------------------------------------------------------------------- Open Cloud
@@ -490,7 +492,7 @@ def test_serving_change_is_published_with_the_key_and_debounced(rsps, caplog, ke
     assert len(rsps.calls) == 1
     later = _no_worker["publish_later"]
     later.assert_called_once()
-    assert later.call_args.kwargs["args"] == [[keyed_game.pk]]
+    assert later.call_args.kwargs["args"] == ([keyed_game.pk],)
     assert later.call_args.kwargs["kwargs"] == {"trailing": True}
     assert 0 < later.call_args.kwargs["countdown"] <= messaging.DEBOUNCE_SECONDS
 

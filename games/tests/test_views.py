@@ -526,8 +526,10 @@ def test_creating_a_key_shows_key_and_secret_once(owner_client, owner, game):
     assert "no-store" in response["Cache-Control"]
     html = response.content.decode()
     key = GameApiKey.objects.get(game=game)
-    raw = re.search(r'id="api-key">([^<]+)<', html).group(1)
-    secret = re.search(r'id="signing-secret">([^<]+)<', html).group(1)
+    raw_match = re.search(r'id="api-key">([^<]+)<', html)
+    secret_match = re.search(r'id="signing-secret">([^<]+)<', html)
+    assert raw_match and secret_match, html
+    raw, secret = raw_match.group(1), secret_match.group(1)
     assert keycache.hash_key(raw) == key.key_hash
     assert secret == key.signing_secret
     assert 'data-copy="#api-key"' in html and 'data-copy="#signing-secret"' in html
@@ -758,6 +760,7 @@ def test_lists_do_not_query_per_row(owner_client, owner, django_assert_max_num_q
         game = GameFactory(owner=owner, name=f"Obby {n:02d}")
         AdContainerFactory(game=game)
     main = Game.objects.first()
+    assert main is not None
     for n in range(10):
         AdContainerFactory(game=main)
         PlaylistFactory(game=main)

@@ -90,7 +90,8 @@ def upstream_error(exc: RobloxError, *, not_found_message: str) -> DomainError:
 class RobloxDataView(APIView):
     """Base of the Roblox data API views: turns Roblox errors into the API's error format."""
 
-    throttle_classes = [*api_settings.DEFAULT_THROTTLE_CLASSES, RobloxDataThrottle]
+    # api_settings imports the classes its setting names; the stubs type the setting's strings.
+    throttle_classes = [*api_settings.DEFAULT_THROTTLE_CLASSES, RobloxDataThrottle]  # type: ignore[list-item]
     not_found_message = "Roblox has no such object."
 
     def handle_exception(self, exc):

@@ -225,7 +225,7 @@ def request_json(
             reason = "timeout" if isinstance(exc, requests.Timeout) else "connection_error"
             ROBLOX_CALLS.labels(host=host, status=reason).inc()
             breaker.record_failure(host)
-            error = RobloxUnavailable(f"{what}: {reason} talking to {host}", host=host)
+            error: RobloxError = RobloxUnavailable(f"{what}: {reason} talking to {host}", host=host)
             # A read timeout means the request was sent: a POST may have been applied.
             if idempotent or not isinstance(exc, requests.ReadTimeout):
                 raise _Retryable(error, server_asked=None, reason=reason) from exc

@@ -147,7 +147,7 @@ def ids_param(call) -> list[int]:
     from urllib.parse import parse_qs, urlsplit
 
     query = parse_qs(urlsplit(call.request.url).query)
-    raw = (query.get("universeIds") or query.get("assetIds"))[0]
+    raw = (query.get("universeIds") or query["assetIds"])[0]
     return [int(i) for i in raw.split(",")]
 
 

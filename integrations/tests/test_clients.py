@@ -105,7 +105,7 @@ def test_thumbnails_are_matched_on_target_id_when_shuffled(rsps):
 
     result = thumbnails.game_icons(ids)
 
-    assert all(result[i].target_id == i and f"-{i:x}4a8e" in result[i].image_url for i in ids)
+    assert all(result[i].target_id == i and f"-{i:x}4a8e" in (result[i].image_url or "") for i in ids)
 
 
 def test_game_icons_ask_for_size_format_and_shape(rsps):

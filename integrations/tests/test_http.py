@@ -256,7 +256,7 @@ def test_breaker_opens_after_consecutive_failures_and_stops_calling(rsps, breake
 
     assert len(rsps.calls) == 3
     assert CircuitBreaker.from_settings().state(GAMES_HOST) == OPEN
-    assert 0 < caught.value.retry_after <= 0.05
+    assert caught.value.retry_after is not None and 0 < caught.value.retry_after <= 0.05
     assert metric("adplatform_roblox_circuit_state", host=GAMES_HOST) == 2
 
 

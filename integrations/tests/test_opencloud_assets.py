@@ -48,7 +48,8 @@ def test_a_finished_operation_carries_the_asset(rsps):
                                              "response": {"assetId": "77", "moderationResult": {
                                                  "moderationState": "MODERATION_STATE_REJECTED"}}})  # fmt: skip
     operation = opencloud.get_operation("abc", api_key="key")
-    assert operation.done and operation.asset.id == 77 and operation.asset.moderation_state == "Rejected"
+    assert operation.done and operation.asset is not None
+    assert operation.asset.id == 77 and operation.asset.moderation_state == "Rejected"
 
 
 def test_an_operation_id_with_a_slash_is_refused_before_any_request(rsps):

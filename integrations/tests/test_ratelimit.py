@@ -56,7 +56,7 @@ def test_a_call_without_a_slot_fails_rate_limited_and_makes_no_request(rsps, tig
         games.games_details([3])
 
     assert len(rsps.calls) == 2
-    assert caught.value.retry_after > 0
+    assert caught.value.retry_after is not None and caught.value.retry_after > 0
 
 
 def test_the_call_sleeps_for_a_slot_due_soon(rsps, settings, sleeps):
@@ -86,4 +86,4 @@ def test_a_429_holds_every_process_off_the_host(rsps, settings):
 
     # then: it is refused without calling Roblox
     assert len(rsps.calls) == 1
-    assert 100 < caught.value.retry_after <= 120
+    assert caught.value.retry_after is not None and 100 < caught.value.retry_after <= 120

@@ -103,7 +103,8 @@ def test_pending_thumbnail_is_asked_again_soon_then_completed_is_kept(rsps, sett
 
     # then: Roblox was asked again, and the completed image is cached for long
     assert len(rsps.calls) == 2
-    assert completed.state == ThumbnailState.COMPLETED and completed.image_url.startswith("https://tr.rbxcdn.com/")
+    assert completed.state == ThumbnailState.COMPLETED
+    assert (completed.image_url or "").startswith("https://tr.rbxcdn.com/")
     key = cache.key("asset_thumbnail:420x420:Png", 102611803)
     assert get_redis().pttl(key) > 3_500_000
 

@@ -35,7 +35,7 @@ import time
 import redis
 
 from adplatform.core.api.errors import DomainError
-from adplatform.ratelimit import FixedWindow
+from adplatform.core.ratelimit import FixedWindow
 from adplatform.core.redis import LuaScript
 from scoreboard import signing
 from scoreboard.services.action_types import action_rules

@@ -11,11 +11,12 @@ import uuid
 import factory
 from rest_framework.test import APIClient
 
+from adplatform.accounts.tests.factories import ModelFactory
 from games.tests.factories import GameFactory, make_api_key
 from scoreboard.models import ActionType
 
 
-class ActionTypeFactory(factory.django.DjangoModelFactory):
+class ActionTypeFactory(ModelFactory[ActionType]):
     class Meta:
         model = ActionType
 
@@ -74,8 +75,13 @@ class GameServer:
         sig = signature if signature is not None else sign(secret or self.secret, raw)
         if sig:
             extra["HTTP_X_SIGNATURE"] = sig
+        # Django's generic() takes bytes (it encodes a str itself); DRF's stubs say str.
         return (client or self.client).generic(
-            "POST", "/api/v1/scores/update", raw, content_type="application/json", **extra
+            "POST",
+            "/api/v1/scores/update",
+            raw,  # type: ignore[arg-type]
+            content_type="application/json",
+            **extra,
         )
 
     def update(self, token: str, action_type: str = "coin_collected", **overrides):

@@ -24,7 +24,9 @@ from scoreboard.services import leaderboard_top
 
 
 def _top10(slug: str) -> list[int]:
-    return [entry.player_id for entry in leaderboard_top(slug, 10).entries]
+    board = leaderboard_top(slug, 10)
+    assert board is not None
+    return [entry.player_id for entry in board.entries]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -179,7 +179,7 @@ def _owner_call(platform):
             with responses.RequestsMock() as rsps:
                 rsps.add(responses.POST, re.compile(r".*/cloud/v2/universes/\d+:publishMessage"), json={})
                 serving_change_publish(game_ids=[platform["game"].pk])
-                bodies = [json.loads(call.request.body) for call in rsps.calls]
+                bodies = [json.loads(call.request.body or "") for call in rsps.calls]
             return {"messages": [{"topic": b["topic"], "message": b["message"]} for b in bodies]}
         raise AssertionError(f"unknown host call {request}")
 

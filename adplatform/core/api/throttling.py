@@ -1,6 +1,6 @@
-"""Rate limits of the API kept in Redis, shared by every process: DRF throttles over :mod:`adplatform.ratelimit`.
+"""Rate limits of the API kept in Redis, shared by every process: DRF throttles over :mod:`adplatform.core.ratelimit`.
 
-A fixed window counter (:class:`~adplatform.ratelimit.FixedWindow`, one Lua script) is exact across
+A fixed window counter (:class:`~adplatform.core.ratelimit.FixedWindow`, one Lua script) is exact across
 processes, unlike DRF's cache-based history which races under load. When Redis is unreachable the limit is
 not enforced (fail open) and a warning is logged: the limit protects capacity, not money.
 """
@@ -14,7 +14,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
 from adplatform.core.api.client import client_ip
-from adplatform.ratelimit import FixedWindow, hit, parse_rate
+from adplatform.core.ratelimit import FixedWindow, hit, parse_rate
 
 __all__ = ["AnonRateThrottle", "FixedWindow", "RedisRateThrottle", "UserRateThrottle", "hit", "parse_rate"]
 

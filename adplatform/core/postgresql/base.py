@@ -22,6 +22,7 @@ from django_prometheus.db.backends.postgresql import base
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    health_check_done: bool  # Django's, set by its health check; the stubs do not declare it
     proven_good_at: float | None = None  # monotonic time the connection last ran a request's queries cleanly
 
     @property

@@ -135,6 +135,7 @@ class Command(BaseCommand):
     def _spawn(self, name: str, argv: list[str], env: dict, required: bool = True) -> None:
         child = Child(name, argv, env, required)
         child.start()
+        assert child.process is not None  # start() just made it
         self._children.append(child)
         self.stdout.write(f"started {name} (pid {child.process.pid})")
 

@@ -98,7 +98,8 @@ class Command(BaseCommand):
         )
         if not logging.getLogger().handlers and not logging.getLogger("adplatform").handlers:
             logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
-        simulation = Simulation(config, out=self.stdout._out, quiet=options["verbosity"] < 1)
+        # The wrapped stream itself: django-stubs types OutputWrapper's attributes as its __getattr__'s callables.
+        simulation = Simulation(config, out=self.stdout._out, quiet=options["verbosity"] < 1)  # type: ignore[arg-type]
         if options["verbosity"] >= 1:
             self.stdout.write(
                 f"Simulating {config.servers} server(s) x {config.players} player(s) against {config.base_url} "
