@@ -8,6 +8,7 @@ pages, CSV and the management API all read them, scoped by ``campaigns_visible_t
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -78,8 +79,8 @@ class Figures(FiguresText):
     spend: Decimal = Decimal("0")
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Figures:
-        values = {f.name: row.get(f.name) or 0 for f in fields(cls)}
+    def from_row(cls, row: Mapping[str, Any]) -> Figures:
+        values: dict[str, Any] = {f.name: row.get(f.name) or 0 for f in fields(cls)}
         values["spend"] = Decimal(values["spend"] or 0)
         return cls(**values)
 

@@ -20,7 +20,7 @@ job rebuilds the last two days, further than any late row can reach.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -104,7 +104,7 @@ def performance_rollup(*, start: datetime, end: datetime) -> int:
         engagement=AdEngagement._meta.db_table,
         ledger=LedgerEntry._meta.db_table,
     )
-    params = {
+    params: dict[str, Any] = {
         "start": start,
         "end": end,
         "now": timezone.now(),
@@ -150,6 +150,10 @@ def _touched_hours(model, time_field: str, *, after_id: int) -> tuple[set[dateti
     return hours, top
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def _hourly(qs, time_field: str, value) -> dict[datetime, Any]:
     return dict(qs.annotate(h=TruncHour(time_field)).values("h").annotate(v=value).order_by().values_list("h", "v"))
 
@@ -160,7 +164,7 @@ def _hours_out_of_step(*, since: datetime, until: datetime) -> set[datetime]:
     The safety net under the watermarks: it finds decisions drained late (they carry the time
     they were made, not stored) and rows a concurrent writer committed out of id order.
     """
-    rolled = {
+    rolled: dict[datetime, Mapping[str, Any]] = {
         row["hour"]: row
         for row in AdPerformance.objects.filter(hour__gte=since, hour__lt=until)
         .values("hour")
@@ -202,7 +206,7 @@ def performance_rollup_recent(*, now: datetime | None = None, check: bool | None
     now = now or timezone.now()
     current = floor_hour(now)
     client = get_redis()
-    state = {k.decode(): v.decode() for k, v in client.hgetall(STATE_KEY).items()}
+    state = {_text(k): _text(v) for k, v in client.hgetall(STATE_KEY).items()}
     hours = {current - HOUR, current}
     late: set[datetime] = set()
     rebuilt = not state

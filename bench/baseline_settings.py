@@ -9,5 +9,5 @@ from adplatform.project.settings import *  # noqa: F403 - the production setting
 from adplatform.project.settings import GAME_SERVER_PATHS
 
 BASELINE_PATH = "/api/v1/bench/baseline"
-GAME_SERVER_PATHS = (*GAME_SERVER_PATHS, BASELINE_PATH)
+GAME_SERVER_PATHS: tuple[str, ...] = (*GAME_SERVER_PATHS, BASELINE_PATH)  # type: ignore[no-redef]
 ROOT_URLCONF = "bench.baseline_urls"

@@ -106,6 +106,8 @@ def _board_rows(game_id: int) -> Iterator[leaderboard.BoardRow]:
         .iterator(chunk_size=5000)
     )
     for player_id, username, score, reached_at, version, banned in rows:
+        if reached_at is None:  # excluded by the query; the column is nullable for scores not yet reached
+            continue
         yield leaderboard.BoardRow(
             player_id=player_id,
             username=username,

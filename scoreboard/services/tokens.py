@@ -216,7 +216,8 @@ def _token_decode(token: str) -> ScoreClaims:
     player_id = int(sub) if isinstance(sub, str) and sub.isdigit() and len(sub) <= 19 else None
     numbers = [_positive_int(payload["kid"]), _positive_int(payload["pid"]), _positive_int(player_id)]
     if (
-        None in numbers
+        player_id is None
+        or None in numbers
         or payload["game"] != game_id
         or not isinstance(jti, str)
         or not 0 < len(jti) <= 64
@@ -289,7 +290,9 @@ def _jti_revoke(*, game_id: int, jti: str, player_pk: int | None, expires_at: in
         jti=jti,
         defaults={
             "game_id": game_id,
-            "player_id": player_pk if Player.objects.filter(pk=player_pk, game_id=game_id).exists() else None,
+            "player_id": player_pk
+            if player_pk is not None and Player.objects.filter(pk=player_pk, game_id=game_id).exists()
+            else None,
             "expires_at": datetime.fromtimestamp(expires_at, tz=UTC),
             "reason": reason,
             "revoked_by": by,
@@ -336,7 +339,8 @@ def _revocations_reload(game_id: int) -> None:
     for roblox_id, not_before in Player.objects.filter(game_id=game_id, tokens_not_before__gt=recent).values_list(
         "roblox_user_id", "tokens_not_before"
     ):
-        pipe.set(_not_before_key(game_id, roblox_id), f"{not_before.timestamp():.3f}", ex=MAX_TOKEN_TTL + 5)
+        if not_before is not None:  # the filter excludes None; the column is nullable
+            pipe.set(_not_before_key(game_id, roblox_id), f"{not_before.timestamp():.3f}", ex=MAX_TOKEN_TTL + 5)
     pipe.set(_revocations_ready_key(game_id), 1)
     pipe.execute()
     logger.info("score token revocations reloaded into redis", extra={"game_id": game_id})
