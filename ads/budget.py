@@ -154,10 +154,11 @@ return 0
 
 # KEYS: 1 budget hash, 2 today's day key. ARGV: 1 total, 2 daily, 3 limits version, 4 check ('1': refuse
 # limits below what is committed). Returns {1, spent, today} when written, {0, spent, today} when refused,
-# {-1} when the version is older than the one stored.
+# {-1} when the version is older than the one stored, {-2} when a check finds no state to check against.
 _limits = LuaScript("""
 local lv = tonumber(redis.call('HGET', KEYS[1], 'lv') or '-1')
 if tonumber(ARGV[3]) < lv then return {-1, 0, 0} end
+if ARGV[4] == '1' and not redis.call('HGET', KEYS[1], 'ready') then return {-2, 0, 0} end
 local spent = tonumber(redis.call('HGET', KEYS[1], 'spent') or '0')
 local today = tonumber(redis.call('GET', KEYS[2]) or '0')
 if ARGV[4] == '1' then
@@ -222,6 +223,13 @@ def budget_limits_set(*, campaign: Campaign, check: bool = False, now: datetime 
     keys = [state_key(campaign.pk), daily_key(campaign.pk, day_stamp(now or timezone.now()))]
     try:
         written, spent, today = _limits(keys, [total, daily, limits_version(campaign), "1" if check else "0"])
+        if written == -2:
+            # No state in Redis (a cold start, a flush): Redis's 0 would let any cut through, whatever PostgreSQL
+            # holds. Judge the cut by what is committed, counted without Redis's state (see there), then write.
+            spent, today = _committed_without_state(campaign.pk, now=now)
+            written = 0 if spent > total or (daily >= 0 and today > daily) else 1
+            if written:
+                _limits(keys, [total, daily, limits_version(campaign), "0"])
     except redis.RedisError:
         if check:
             raise
@@ -232,6 +240,31 @@ def budget_limits_set(*, campaign: Campaign, check: bool = False, now: datetime 
             raise BudgetBelowCommitted(field="total_budget", committed=from_micros(spent))
         raise BudgetBelowCommitted(field="daily_budget", committed=from_micros(today))
     return True
+
+
+def _committed_without_state(campaign_id: int, *, now: datetime | None) -> tuple[int, int]:
+    """Reserved + confirmed micros of a campaign whose Redis state is missing: ``(total, today)``.
+
+    Called with the campaign's row locked (the budget change's transaction), so no build can write state
+    meanwhile, and no decision reserves for it (they find its state missing). The reservations still in the
+    decision stream are read first, then PostgreSQL: one drained in between is counted twice (a cut is then
+    refused that could have passed: the safe side), never not at all. Stream entries all count for today too.
+    """
+    from ads.streams import DECISION_STREAM
+
+    client = get_redis()
+    wanted, streamed, start = str(campaign_id).encode(), 0, "-"
+    while True:
+        entries = client.xrange(DECISION_STREAM, min=start, max="+", count=5000) or []
+        for _, fields in entries:
+            if fields and fields.get(b"k") == wanted:
+                streamed += int(fields.get(b"v") or 0)
+        if len(entries) < 5000:
+            break
+        last = entries[-1][0]
+        start = "(" + (last.decode() if isinstance(last, bytes) else str(last))
+    spend = campaign_spend(campaign_id, now=now)
+    return to_micros(spend.committed) + streamed, to_micros(spend.committed_today) + streamed
 
 
 def budget_limits_change(*, campaign: Campaign, previous: tuple[Decimal, Decimal | None]) -> None:

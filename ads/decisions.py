@@ -714,10 +714,12 @@ class DecisionEngine:
             return [], "container_inactive"
         if not player.paid_eligible:
             return [], "player_not_eligible"
-        candidates = [
-            Candidate(c, self._rng.choice(c.creatives[container.type]))
-            for c in shortlist(container.candidates, player, now, dt)
-        ]
+        kind, choice = container.type, self._rng.choice
+        candidates = []
+        for c in shortlist(container.candidates, player, now, dt):
+            creatives = c.creatives[kind]
+            # one creative (the common case) needs no draw; several rotate at random
+            candidates.append(Candidate(c, creatives[0] if len(creatives) == 1 else choice(creatives)))
         ranked = run_auction(candidates, container.floor, self._rng)[:MAX_CANDIDATES]
         if (candidates and not ranked) or (
             not candidates and any(_eligible(c, player, now, dt) for c in container.under_floor)

@@ -199,6 +199,30 @@ def test_budget_changes_take_effect_at_once_in_every_process(server, game_setup)
     assert free_impressions(campaign) == 0
 
 
+@pytest.mark.parametrize("drained", [True, False], ids=["reservations-in-postgresql", "reservations-still-streamed"])
+def test_a_cut_with_no_budget_state_in_redis_is_judged_by_what_is_committed(server, game_setup, drained):
+    """Cold state: Redis lost the campaign's budget state (a restart, a flush). A cut below what PostgreSQL
+    and the decision stream hold is refused; a cut that leaves room passes and is in force at once."""
+    container, key = game_setup
+    campaign = live_campaign(container, total_budget=Decimal("0.30"))
+    assert fills(storm(server, key, container, requests=20, threads=4), campaign) == 20  # 0.20 reserved
+    if drained:
+        drain_decisions()
+    client = get_redis()
+    client.delete(budget.state_key(campaign.pk))  # the state is gone; the stream may still hold reservations
+    assert budget.budget_state(campaign.pk) is None
+
+    with pytest.raises(ValidationError) as refused:
+        services.campaign_update(campaign=campaign, data={"total_budget": "0.15"})
+    assert "total_budget" in refused.value.message_dict
+    campaign.refresh_from_db()
+    assert campaign.total_budget == Decimal("0.30")
+
+    services.campaign_update(campaign=campaign, data={"total_budget": "0.25"})  # 0.05 of room left
+    assert fills(storm(server, key, container, requests=40, threads=4), campaign) == 5
+    assert free_impressions(campaign) == 0
+
+
 @pytest.fixture(autouse=True)
 def _close_connections():
     yield
