@@ -163,3 +163,13 @@ def test_advertiser_validate_reports_company_and_category_together():
     with pytest.raises(ValidationError) as caught:
         services.advertiser_validate(company=" ", category="weapons")
     assert set(caught.value.message_dict) == {"company", "category"}
+
+
+def test_signup_reports_a_taken_username_a_taken_email_and_a_weak_password_together(client, user_factory):
+    user_factory(username="taken", email="taken@example.com")
+    data = {"role": "OWNER", "username": "taken", "email": "taken@example.com", "password1": "123",
+            "password2": "123"}  # fmt: skip
+    response = client.post(reverse("accounts:signup"), data)
+    errors = response.context["form"].errors
+    assert {"username", "email", "password1"} <= set(errors), errors
+    assert 'class="error-summary"' in response.content.decode()
