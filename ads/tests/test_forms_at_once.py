@@ -173,3 +173,19 @@ def test_signup_reports_a_taken_username_a_taken_email_and_a_weak_password_toget
     errors = response.context["form"].errors
     assert {"username", "email", "password1"} <= set(errors), errors
     assert 'class="error-summary"' in response.content.decode()
+
+
+def test_the_upload_page_says_the_missing_game_the_name_and_the_bad_file_together(client, advertiser, profile):
+    import io
+
+    from ads.models import CreativeUpload
+
+    campaign = CampaignFactory(advertiser=profile, game=None)
+    client.force_login(advertiser)
+    bad = io.BytesIO(b"GIF89a nonsense")
+    bad.name = "x.gif"
+    response = client.post(reverse("ads:creative-upload", args=[campaign.pk]), {"name": "", "image": bad})
+    form = response.context["form"]
+    assert "name" in form.errors and "image" in form.errors, form.errors
+    assert any("Choose the campaign's game first" in e for e in form.non_field_errors())
+    assert not CreativeUpload.objects.exists()
