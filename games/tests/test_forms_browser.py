@@ -205,3 +205,40 @@ def test_more_pages_and_admin_customisations_have_no_serious_axe_violations(
         finally:
             context.close()
     assert found == {}, "\n".join(f"{path}: {problems}" for path, problems in found.items())
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_sign_up_and_add_game_sent_back_with_errors_have_no_serious_axe_violations(
+    live_server, browser, owner, user_factory, size
+):
+    user_factory(username="taken", email="taken@example.com")
+    game = GameFactory(owner=owner)
+    found = {}
+    context, page = _context(browser, live_server, None, size)
+    try:
+        page.goto(live_server.url + "/signup/")
+        page.locator("input[name=role][value=OWNER]").check()
+        page.fill("#id_username", "taken")
+        page.fill("#id_email", "taken@example.com")
+        page.fill("#id_password1", "123")
+        page.fill("#id_password2", "123")
+        page.locator("main form button[type=submit]").click()
+        summary = page.locator("[data-error-summary]")
+        for text in ("username is taken", "email already exists", "Password"):
+            expect(summary).to_contain_text(text)
+        expect(page.locator("#id_username")).to_be_focused()
+        found["/signup/ (with errors)"] = _violations(page, live_server.url)
+    finally:
+        context.close()
+    context, page = _context(browser, live_server, owner, size)
+    try:
+        page.goto(live_server.url + "/games/add/")
+        page.fill("#id_roblox_place_id", str(game.roblox_place_id))
+        page.locator("main form button[type=submit]").click()
+        expect(page.locator("[data-error-summary]")).to_contain_text("already registered")
+        expect(page.locator("#id_roblox_place_id")).to_be_focused()
+        found["/games/add/ (with errors)"] = _violations(page, live_server.url)
+    finally:
+        context.close()
+    found = {path: problems for path, problems in found.items() if problems}
+    assert found == {}, "\n".join(f"{path}: {problems}" for path, problems in found.items())
