@@ -242,3 +242,24 @@ def test_sign_up_and_add_game_sent_back_with_errors_have_no_serious_axe_violatio
         context.close()
     found = {path: problems for path, problems in found.items() if problems}
     assert found == {}, "\n".join(f"{path}: {problems}" for path, problems in found.items())
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_the_admin_reason_step_sent_back_empty_marks_its_field_and_passes_axe(live_server, browser, staff_user, size):
+    creative = CreativeFactory(name="Fizz banner")
+    context, page = _context(browser, live_server, staff_user, size)
+    try:
+        page.goto(live_server.url + "/admin/ads/creative/")
+        page.locator(f"input[name=_selected_action][value='{creative.pk}']").check()
+        page.select_option("select[name=action]", "reject")
+        page.locator("button[name=index], input[name=index]").first.click()
+        expect(page.locator("#id_reason")).to_be_visible()
+        assert _violations(page, live_server.url) == []
+        page.fill("#id_reason", "   ")  # passes the browser's "required", not the form's
+        page.locator("form input[type=submit]").click()
+        reason = page.locator("#id_reason")
+        expect(reason).to_have_attribute("aria-invalid", "true")
+        assert "id_reason_error" in (reason.get_attribute("aria-describedby") or "").split()
+        assert _violations(page, live_server.url) == []
+    finally:
+        context.close()
