@@ -371,9 +371,10 @@ class CampaignAdmin(MoneyAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
         return selectors.campaign_list(user=request.user)
 
     def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)  # money as the site shows it (MoneyAdminMixin)
         if obj is None:  # a new campaign is always a DRAFT
-            return [*self.readonly_fields, "status"]
-        return [*self.readonly_fields, "advertiser"]
+            return [*readonly, "status"]
+        return [*readonly, "advertiser"]
 
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []
@@ -564,7 +565,8 @@ class CreativeAdmin(MoneyAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
         return list(selectors.moderation_queue().query.order_by)
 
     def get_readonly_fields(self, request, obj=None):
-        return [*self.readonly_fields, "campaign"] if obj is not None else self.readonly_fields
+        readonly = list(super().get_readonly_fields(request, obj))  # money as the site shows it (MoneyAdminMixin)
+        return [*readonly, "campaign"] if obj is not None else readonly
 
     @admin.display(description="Preview")
     def preview(self, obj):

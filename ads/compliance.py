@@ -425,32 +425,43 @@ def _inspect_image(data: bytes) -> tuple[str, int, int]:
 
 
 @transaction.atomic
+def creative_upload_validate(*, campaign: Campaign, name: str | None = None, data: bytes | None = None) -> None:
+    """Every problem ``creative_upload_create`` would refuse the artwork for, writing nothing (a form shows
+    them in one submit); ``None`` leaves a value unchecked."""
+    from ads.models import CampaignStatus
+
+    errors: dict[str, list[str]] = {}
+    if campaign.status == CampaignStatus.ARCHIVED:
+        errors["campaign"] = ["An archived campaign takes no new creatives."]
+    if campaign.game is None:
+        errors["game"] = ["Choose the campaign's game first: the artwork is uploaded as that game owner's asset."]
+    elif not campaign.game.open_cloud_api_key:
+        errors["game"] = ["The game's owner has not connected an Open Cloud key yet, so nothing can be uploaded."]
+    if name is not None and not name.strip():
+        errors["name"] = ["Give the creative a name."]
+    if data is not None:
+        limits = upload_limits()
+        if not data:
+            errors["image"] = ["Choose an image file."]
+        elif len(data) > limits["max_bytes"]:
+            errors["image"] = [f"The file is {len(data) // 1024} KiB; at most {limits['max_bytes'] // 1024} KiB."]
+        else:
+            try:
+                _inspect_image(data)
+            except ValidationError as exc:
+                errors["image"] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+
+
 def creative_upload_create(
     *, campaign: Campaign, name: str, data: bytes, filename: str = "", by=None
 ) -> CreativeUpload:
     """Accept artwork for a campaign: validate it and queue its upload as the game owner's asset."""
-    from ads.models import CampaignStatus
-
     name = (name or "").strip()[:200]
-    errors: dict[str, str] = {}
-    if campaign.status == CampaignStatus.ARCHIVED:
-        raise ValidationError({"campaign": "An archived campaign takes no new creatives."})
+    creative_upload_validate(campaign=campaign, name=name, data=data)
     game = campaign.game
-    if game is None:
-        errors["game"] = "Choose the campaign's game first: the artwork is uploaded as that game owner's asset."
-    elif not game.open_cloud_api_key:
-        errors["game"] = "The game's owner has not connected an Open Cloud key yet, so nothing can be uploaded."
-    if not name:
-        errors["name"] = "Give the creative a name."
-    if errors or game is None:
-        raise ValidationError(errors)
-    limits = upload_limits()
-    if not data:
-        raise ValidationError({"image": "Choose an image file."})
-    if len(data) > limits["max_bytes"]:
-        raise ValidationError(
-            {"image": f"The file is {len(data) // 1024} KiB; at most {limits['max_bytes'] // 1024} KiB."}
-        )
+    assert game is not None  # creative_upload_validate refuses a campaign without a game
     image_format, width, height = _inspect_image(data)
     upload = CreativeUpload.objects.create(
         campaign=campaign,

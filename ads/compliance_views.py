@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from adplatform.core.forms import apply_validation_error
+from adplatform.core.forms import apply_validation_error, form_is_valid
 from ads import compliance, selectors, services
 from ads.models import CampaignStatus
 from ads.views import _campaign, advertiser_required
@@ -41,6 +41,16 @@ class CreativeUploadForm(forms.Form):
         )
 
 
+def _upload_validate(campaign, data: dict) -> None:
+    """The campaign-level and image problems, checked with the form's in one submit (the image read once)."""
+    image = data.get("image")
+    content = None
+    if image is not None:
+        content = image.read(compliance.upload_limits()["max_bytes"] + 1)
+        image.seek(0)
+    compliance.creative_upload_validate(campaign=campaign, name=data.get("name"), data=content)
+
+
 @advertiser_required
 @require_http_methods(["GET", "POST"])
 def creative_upload(request, pk: int):
@@ -50,7 +60,7 @@ def creative_upload(request, pk: int):
         messages.error(request, "An archived campaign takes no new creatives.")
         return redirect(detail)
     form = CreativeUploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form_is_valid(form, lambda data: _upload_validate(campaign, data)):
         image = form.cleaned_data["image"]
         try:
             compliance.creative_upload_create(

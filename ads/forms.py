@@ -597,6 +597,31 @@ class CreativeForm(forms.Form):
             "roblox_placement_id": data.get("roblox_placement_id", ""),
         }
 
+    SOURCES = {
+        "name": ("name",),
+        "kind": ("kind",),
+        "roblox_asset_id": ("roblox_asset_id",),
+        "roblox_placement_id": ("roblox_placement_id",),
+        "npc": ("kind", "npc_model_asset_id", "npc_dialogue"),
+        "minigame": ("kind", "minigame_template", "minigame_duration", "reward_type", "reward_amount",
+                     "reward_badge_id", "branding_color", "branding_logo_asset_id", "questions"),
+        "click_action": ("click_type", "teleport_place_id", "product_type", "product_id"),
+    }  # fmt: skip
+
+    def partial_service_data(self) -> dict[str, Any]:
+        """``service_data`` of the fields that passed the form's own checks (after ``is_valid()``), so the
+        service checks the rest in the same submit (``ads.services.creative_validate``)."""
+        ok = {name for name in self.fields if name in self.cleaned_data and name not in self.errors}
+        saved = self.cleaned_data
+        self.cleaned_data = {name: self.fields[name].initial for name in self.fields} | {
+            "kind": ContainerType.DISPLAY, "npc_dialogue": "", "click_type": ClickAction.NONE, "reward_type": "none"
+        } | {name: value for name, value in saved.items() if name in ok}  # fmt: skip
+        try:
+            complete = self.service_data()
+        finally:
+            self.cleaned_data = saved
+        return {key: value for key, value in complete.items() if set(self.SOURCES.get(key, (key,))) <= ok}
+
 
 class ReachForecastForm(forms.Form):
     """The targeting fields of ``CampaignForm``, for the reach forecast (``ads.views.reach_forecast``)."""

@@ -8,13 +8,14 @@ what may be served bumps the serving version after commit.
 
 from __future__ import annotations
 
+import copy
 import logging
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import redis
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -34,7 +35,7 @@ from ads.models import (
 )
 from ads.targeting import clean_targeting
 from games.models import AdCategory, ContainerType
-from games.services import asset_get_or_create
+from games.services import asset_get_or_create, asset_id_clean
 
 logger = logging.getLogger(__name__)
 
@@ -194,10 +195,9 @@ def advertiser_for_user(*, user) -> Advertiser:
 
 @transaction.atomic
 def advertiser_update(*, advertiser: Advertiser, company: str | None = None, category: str | None = None) -> Advertiser:
+    advertiser_validate(company=company, category=category)
     if company is not None:
         company = company.strip()
-        if not company:
-            raise ValidationError({"company": "Enter the company name."})
         advertiser.company = company[:200]
     if category is not None:
         advertiser.category = _choice(category, "category", AdCategory)
@@ -239,9 +239,7 @@ def campaign_create(*, advertiser: Advertiser, data: dict[str, Any]) -> Campaign
     """Create a campaign in DRAFT. Required: name, max_bid, total_budget, start_at, end_at."""
     data = dict(data)
     data.pop("status", None)  # a new campaign is always a draft
-    missing = [f for f in ("name", "max_bid", "total_budget", "start_at", "end_at") if data.get(f) in (None, "")]
-    if missing:
-        raise ValidationError(dict.fromkeys(missing, "This field is required."))
+    campaign_validate(advertiser=advertiser, data=data, required=True)
     campaign = Campaign(advertiser=advertiser, status=CampaignStatus.DRAFT)
     _apply_campaign_fields(campaign, data)
     if campaign.end_at <= timezone.now():
@@ -366,11 +364,25 @@ CREATIVE_FIELDS = ("name", "kind", "roblox_asset_id", "npc", "minigame", "click_
 CONTENT_FIELDS = ("kind", "roblox_asset_id", "npc", "minigame", "click_action")
 
 
-def _apply_creative_fields(creative: Creative, data: dict[str, Any]) -> set[str]:
-    """Set the given fields; return the names of content fields whose value changed."""
+def _apply_creative_fields(creative: Creative, data: dict[str, Any], *, check_only: bool = False) -> set[str]:
+    """Set the given fields; return the names of content fields whose value changed.
+
+    Every problem is collected and raised together (one ``ValidationError`` with all the fields), so a
+    form learns them in one submit. ``check_only`` records no asset (``creative_validate`` writes nothing).
+    """
     unknown = set(data) - set(CREATIVE_FIELDS)
     if unknown:
         raise ValidationError(dict.fromkeys(sorted(unknown), "Unknown or read-only field."))
+    errors: dict[str, list[str]] = {}
+
+    def collect(fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ValidationError as exc:
+            for key, messages in _error_dict(exc).items():
+                errors.setdefault(key, []).extend(messages)
+            return None
+
     before = {
         "kind": creative.kind,
         "roblox_asset_id": creative.roblox_asset_id,
@@ -381,42 +393,55 @@ def _apply_creative_fields(creative: Creative, data: dict[str, Any]) -> set[str]
     if "name" in data:
         name = str(data["name"] or "").strip()
         if not name:
-            raise ValidationError({"name": "Give the creative a name."})
+            errors["name"] = ["Give the creative a name."]
         creative.name = name[:200]
     if "kind" in data:
-        creative.kind = _choice(data["kind"], "kind", ContainerType)
+        creative.kind = collect(_choice, data["kind"], "kind", ContainerType) or creative.kind
     if "roblox_asset_id" in data:
-        creative.asset = asset_get_or_create(roblox_asset_id=data["roblox_asset_id"])
-        creative.roblox_asset_id = creative.asset.roblox_asset_id
+        if check_only:
+            asset_id = collect(asset_id_clean, data["roblox_asset_id"])
+            if asset_id is not None:
+                creative.roblox_asset_id = asset_id
+        else:
+            asset = collect(asset_get_or_create, roblox_asset_id=data["roblox_asset_id"])
+            if asset is not None:
+                creative.asset = asset
+                creative.roblox_asset_id = asset.roblox_asset_id
     if "npc" in data:
         npc = data["npc"] or {}
         if not isinstance(npc, dict):
-            raise ValidationError({"npc": 'An object {"model_asset_id": N, "dialogue": [...]}.'})
+            errors["npc"] = ['An object {"model_asset_id": N, "dialogue": [...]}.']
+            npc = {}
         model_id = npc.get("model_asset_id")
         if model_id in (None, ""):
             creative.npc_model_asset_id = None
         elif isinstance(model_id, bool) or not str(model_id).isdigit() or int(model_id) <= 0:
-            raise ValidationError({"npc.model_asset_id": "A positive Roblox asset id."})
+            errors["npc.model_asset_id"] = ["A positive Roblox asset id."]
         else:
             creative.npc_model_asset_id = int(model_id)
-        creative.npc_dialogue = clean_dialogue(npc.get("dialogue"))
+        dialogue = collect(clean_dialogue, npc.get("dialogue"))
+        creative.npc_dialogue = dialogue if dialogue is not None else creative.npc_dialogue
     if "minigame" in data:
         creative.minigame = data["minigame"] or None
     if "click_action" in data:
-        creative.click_action = clean_click_action(data["click_action"])
+        action = collect(clean_click_action, data["click_action"])
+        if action is not None:
+            creative.click_action = action
     if "roblox_placement_id" in data:
         creative.roblox_placement_id = str(data["roblox_placement_id"] or "").strip()[:64]
 
     # Rules that depend on the kind hold whatever was changed.
     if creative.kind == ContainerType.MINIGAME:
-        creative.minigame = clean_minigame(creative.minigame)
+        creative.minigame = collect(clean_minigame, creative.minigame) or creative.minigame
     elif creative.minigame:
-        raise ValidationError({"minigame": "Only a MINIGAME creative has a minigame configuration."})
+        errors.setdefault("minigame", []).append("Only a MINIGAME creative has a minigame configuration.")
     if creative.kind == ContainerType.NPC:
-        if not creative.npc_model_asset_id:
-            raise ValidationError({"npc.model_asset_id": "An NPC creative needs the NPC model's asset id."})
-        if not creative.npc_dialogue:
-            raise ValidationError({"npc.dialogue": "Give the NPC at least one line to say."})
+        if not creative.npc_model_asset_id and "npc.model_asset_id" not in errors:
+            errors["npc.model_asset_id"] = ["An NPC creative needs the NPC model's asset id."]
+        if not creative.npc_dialogue and "npc.dialogue" not in errors:
+            errors["npc.dialogue"] = ["Give the NPC at least one line to say."]
+    if errors:
+        raise ValidationError(errors)
     if not creative.click_action:
         creative.click_action = clean_click_action(None)
 
@@ -430,14 +455,14 @@ def _apply_creative_fields(creative: Creative, data: dict[str, Any]) -> set[str]
     return {field for field in CONTENT_FIELDS if before[field] != after[field]}
 
 
+def _error_dict(exc: ValidationError) -> dict[str, list[str]]:
+    return exc.message_dict if hasattr(exc, "error_dict") else {NON_FIELD_ERRORS: list(exc.messages)}
+
+
 @transaction.atomic
 def creative_create(*, campaign: Campaign, data: dict[str, Any]) -> Creative:
     """Add a creative; it waits for staff review (PENDING) before it can serve."""
-    if campaign.status == CampaignStatus.ARCHIVED:
-        raise ValidationError({"campaign": "An archived campaign takes no new creatives."})
-    missing = [f for f in ("name", "roblox_asset_id") if data.get(f) in (None, "")]
-    if missing:
-        raise ValidationError(dict.fromkeys(missing, "This field is required."))
+    creative_validate(campaign=campaign, data=data)
     creative = Creative(campaign=campaign, kind=data.get("kind") or ContainerType.DISPLAY)
     _apply_creative_fields(creative, dict(data))
     creative.full_clean()
@@ -501,7 +526,9 @@ _VALIDATE_COPIED = ("name", "pricing", "max_bid", "total_budget", "daily_budget"
                     "frequency_cap_count", "frequency_cap_period_seconds", "targeting", "spent", "status")  # fmt: skip
 
 
-def campaign_validate(*, advertiser: Advertiser, data: dict[str, Any], campaign: Campaign | None = None) -> None:
+def campaign_validate(
+    *, advertiser: Advertiser, data: dict[str, Any], campaign: Campaign | None = None, required: bool = False
+) -> None:
     """Raise every ``ValidationError`` that ``campaign_create``/``campaign_update`` would raise for the
     fields in ``data``, writing nothing, so a form shows all its problems in one submit.
 
@@ -513,10 +540,17 @@ def campaign_validate(*, advertiser: Advertiser, data: dict[str, Any], campaign:
         for field in _VALIDATE_COPIED:
             setattr(draft, field, getattr(campaign, field))
     errors: dict[str, list[str]] = {}
+    data = dict(data)
+    if required:  # a new campaign: what ``campaign_create`` needs, reported with everything else
+        for field in ("name", "max_bid", "total_budget", "start_at", "end_at"):
+            if data.get(field) in (None, ""):
+                errors[field] = ["This field is required."]
+                data.pop(field, None)
     try:
-        _apply_campaign_fields(draft, dict(data))
+        _apply_campaign_fields(draft, data)
     except ValidationError as exc:
-        errors = {key: list(messages) for key, messages in exc.message_dict.items()}
+        for key, messages in exc.message_dict.items():
+            errors.setdefault(key, []).extend(messages)
     start, end = draft.start_at, draft.end_at
     if start and end and end <= start and "start_at" not in errors and "end_at" not in errors:
         errors.setdefault("end_at", ["The end must come after the start."])
@@ -646,3 +680,42 @@ def campaign_notify_budget_exhausted(*, campaign: Campaign) -> None:
 
 
 # --- end console ------------------------------------------------------------------------------------------------
+
+
+def creative_validate(*, campaign: Campaign, data: dict[str, Any], creative: Creative | None = None) -> None:
+    """Raise every ``ValidationError`` that ``creative_create`` (or ``creative_update`` of ``creative``)
+    would raise for ``data``, writing nothing (no asset is recorded), so a form shows them in one submit.
+
+    The check with Roblox that the asset is the game owner's (``compliance.verify_new_asset``) is left to
+    the write: it may ask a worker, and runs once the rest is right.
+    """
+    errors: dict[str, list[str]] = {}
+    data = dict(data)
+    if campaign.status == CampaignStatus.ARCHIVED:
+        errors["campaign"] = ["An archived campaign takes no new creatives."]
+    if creative is None:
+        for field in ("name", "roblox_asset_id"):
+            if data.get(field) in (None, ""):
+                errors[field] = ["This field is required."]
+                data.pop(field, None)
+        draft = Creative(campaign=campaign, kind=data.get("kind") or ContainerType.DISPLAY)
+    else:
+        draft = copy.copy(creative)
+    try:
+        _apply_creative_fields(draft, data, check_only=True)
+    except ValidationError as exc:
+        for key, messages in _error_dict(exc).items():
+            errors.setdefault(key, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+
+
+def advertiser_validate(*, company: str | None = None, category: str | None = None) -> None:
+    """Every problem ``advertiser_update`` would refuse these values for, writing nothing."""
+    errors: dict[str, list[str]] = {}
+    if company is not None and not company.strip():
+        errors["company"] = ["Enter the company name."]
+    if category is not None and category not in AdCategory.values:
+        errors["category"] = [f"One of {', '.join(AdCategory.values)}."]
+    if errors:
+        raise ValidationError(errors)

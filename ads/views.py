@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from adplatform.core.forms import apply_validation_error
+from adplatform.core.forms import apply_validation_error, form_is_valid
 from ads import reporting, selectors, services
 from ads.forms import (
     COUNTRY_NAMES,
@@ -244,7 +244,7 @@ def profile(request):
     advertiser = _own_profile(request)
     initial = {"company": advertiser.company, "category": advertiser.category}
     form = AdvertiserProfileForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form_is_valid(form, lambda data: services.advertiser_validate(**data)):
         try:
             services.advertiser_update(advertiser=advertiser, **form.cleaned_data)
         except ValidationError as exc:
@@ -290,19 +290,21 @@ def campaign_list(request):
 
 
 def _campaign_form_ok(form: CampaignForm, *, advertiser, campaign: Campaign | None = None) -> bool:
-    """Validate the form and, in the same submit, the service's rules on every field that passed the
-    form's checks: a person sees all the problems at once, not one layer per submit."""
-    valid = form.is_valid()
-    try:
-        services.campaign_validate(advertiser=advertiser, campaign=campaign, data=form.partial_service_data())
-    except ValidationError as exc:
-        for key, errors in exc.message_dict.items():
-            target = form.field_map.get(key, key)
-            target = target if target in form.fields else None
-            if target is None or target not in form.errors:
-                form.add_error(target, errors)
-        return False
-    return valid
+    """The form's checks and the service's rules on every field that passed them, in the same submit."""
+    return form_is_valid(
+        form,
+        lambda _: services.campaign_validate(
+            advertiser=advertiser, campaign=campaign, data=form.partial_service_data()
+        ),
+    )
+
+
+def _creative_form_ok(form: CreativeForm, *, campaign: Campaign, creative: Creative | None = None) -> bool:
+    """The form's checks and ``creative_validate`` on every field that passed them, in the same submit."""
+    return form_is_valid(
+        form,
+        lambda _: services.creative_validate(campaign=campaign, creative=creative, data=form.partial_service_data()),
+    )
 
 
 @advertiser_required
@@ -424,7 +426,7 @@ def creative_create(request, pk: int):
         messages.error(request, "An archived campaign takes no new creatives.")
         return redirect(_detail_url(campaign))
     form = CreativeForm(request.POST or None, initial=_creative_initial_defaults())
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and _creative_form_ok(form, campaign=campaign):
         try:
             creative = services.creative_create(campaign=campaign, data=form.service_data())
         except ValidationError as exc:
@@ -445,7 +447,7 @@ def creative_edit(request, pk: int, creative_pk: int):
         return redirect(_detail_url(campaign, "creatives"))
     initial = {**_creative_initial_defaults(), **CreativeForm.initial_for(creative)}
     form = CreativeForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and _creative_form_ok(form, campaign=campaign, creative=creative):
         before = creative.moderation_status
         try:
             creative = services.creative_update(creative=creative, data=form.service_data())

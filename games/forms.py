@@ -131,6 +131,14 @@ class ContainerForm(StatusReasonMixin):
             data.pop("placement", None)
         return data
 
+    def partial_service_data(self) -> dict:
+        """``service_data`` of the fields that passed the form's checks (after ``is_valid()``), for
+        ``games.services.container_validate`` in the same submit."""
+        data = {name: value for name, value in self.cleaned_data.items() if name not in self.errors}
+        if not data.get("placement"):
+            data.pop("placement", None)
+        return data
+
 
 def _plain(value: Decimal | None) -> str:
     return "" if value is None else format(value.normalize(), "f")
@@ -181,7 +189,7 @@ class BasePlaylistItemFormSet(forms.BaseFormSet):
             if self.can_delete and self._should_delete_form(form):
                 continue
             asset_id = form.cleaned_data.get("roblox_asset_id")
-            if not asset_id:
+            if not asset_id or form.errors:  # a faulted row shows its own errors
                 continue
             rows.append({"roblox_asset_id": asset_id, "display_seconds": form.cleaned_data["display_seconds"]})
             sources.append(form)

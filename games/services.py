@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -86,9 +86,8 @@ GAME_EDITABLE = {"name", "description", "slug", "is_active"}
 @transaction.atomic
 def game_create(*, owner, roblox_place_id: Any, name: str = "", description: str = "") -> Game:
     """Register a game by its Roblox place id; Roblox details are synced in the background."""
+    game_create_validate(roblox_place_id=roblox_place_id, name=name)
     place_id = _positive_int(roblox_place_id, "roblox_place_id")
-    if Game.objects.filter(roblox_place_id=place_id).exists():
-        raise ValidationError({"roblox_place_id": "This place is already registered on the platform."})
     name = (name or "").strip() or f"Place {place_id}"
     game = Game(
         owner=owner,
@@ -106,16 +105,9 @@ def game_create(*, owner, roblox_place_id: Any, name: str = "", description: str
 
 @transaction.atomic
 def game_update(*, game: Game, data: dict[str, Any]) -> Game:
-    unknown = set(data) - GAME_EDITABLE
-    if unknown:
-        raise ValidationError(dict.fromkeys(unknown, "This field cannot be changed here."))
+    game_update_validate(game=game, data=data)
     if "slug" in data:
-        slug = slugify(data["slug"] or "")
-        if not slug:
-            raise ValidationError({"slug": "Use letters, numbers and hyphens."})
-        if Game.objects.filter(slug=slug).exclude(pk=game.pk).exists():
-            raise ValidationError({"slug": "This address is taken by another game."})
-        data = {**data, "slug": slug}
+        data = {**data, "slug": slugify(data["slug"] or "")}
     for field, value in data.items():
         setattr(game, field, value)
     _save(game)
@@ -219,6 +211,7 @@ def _record_status_change(container: AdContainer, *, from_status: str, by, reaso
 @transaction.atomic
 def container_create(*, game: Game, data: dict[str, Any], by=None) -> AdContainer:
     data = dict(data)
+    container_validate(game=game, data=data)
     status = data.pop("status", ContainerStatus.ACTIVE)
     reason = data.pop("status_reason", "") or ""
     container = AdContainer(game=game)
@@ -322,9 +315,14 @@ def containers_delete(*, containers: Iterable[AdContainer]) -> list[int]:
 # --------------------------------------------------------------------------- assets and playlists
 
 
+def asset_id_clean(roblox_asset_id: Any) -> int:
+    """A Roblox asset id as the platform takes it (``ValidationError`` on ``roblox_asset_id`` otherwise)."""
+    return _positive_int(roblox_asset_id, "roblox_asset_id")
+
+
 def asset_get_or_create(*, roblox_asset_id: Any) -> Asset:
     """The platform's record of a Roblox asset; a new one is queued for a moderation/thumbnail sync."""
-    asset_id = _positive_int(roblox_asset_id, "roblox_asset_id")
+    asset_id = asset_id_clean(roblox_asset_id)
     asset, created = Asset.objects.get_or_create(roblox_asset_id=asset_id)
     if created:
         transaction.on_commit(lambda: jobs.task(jobs.ASSET_SYNC).delay([asset_id]))
@@ -341,11 +339,8 @@ def assets_request_sync(*, roblox_asset_ids: Iterable[int]) -> list[int]:
 
 @transaction.atomic
 def playlist_create(*, game: Game, name: str, container_type: str = ContainerType.DISPLAY) -> Playlist:
+    playlist_validate(game=game, name=name, container_type=container_type)
     name = (name or "").strip()
-    if not name:
-        raise ValidationError({"name": "Give the playlist a name."})
-    if Playlist.objects.filter(game=game, name=name).exists():
-        raise ValidationError({"name": "This game already has a playlist with that name."})
     playlist = Playlist(game=game, name=name, container_type=container_type)
     _save(playlist)
     return playlist
@@ -523,3 +518,142 @@ def game_set_open_cloud_key(*, game: Game, api_key: str) -> Game:
     game.save(update_fields=["open_cloud_api_key", "updated_at"])
     logger.info("open cloud key " + ("stored" if key else "removed"), extra={"game_id": game.pk})
     return game
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# --- forms that say everything at once (issue 20), additive: every problem of a change, writing nothing ---------
+#
+# Each ``*_validate`` raises one ``ValidationError`` with every field's problems, so a page shows them all in one
+# submit (``adplatform.core.forms.form_is_valid``); the write services raise the same messages.
+
+RESERVED_SLUGS = frozenset({"add"})  # page addresses under /games/ that a game's slug may not take
+
+
+def _collect(errors: dict[str, list[str]], fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except ValidationError as exc:
+        found = exc.message_dict if hasattr(exc, "error_dict") else {NON_FIELD_ERRORS: list(exc.messages)}
+        for key, messages in found.items():
+            errors.setdefault(key, []).extend(m for m in messages if m not in errors.get(key, []))
+        return None
+
+
+def _raise(errors: dict[str, list[str]]) -> None:
+    if errors:
+        raise ValidationError(errors)
+
+
+def game_create_validate(*, roblox_place_id: Any, name: str = "") -> None:
+    """Every problem ``game_create`` would refuse a new game for."""
+    errors: dict[str, list[str]] = {}
+    place_id = _collect(errors, _positive_int, roblox_place_id, "roblox_place_id")
+    if place_id is not None and Game.objects.filter(roblox_place_id=place_id).exists():
+        errors["roblox_place_id"] = ["This place is already registered on the platform."]
+    if len((name or "").strip()) > 200:
+        errors["name"] = ["At most 200 characters."]
+    _raise(errors)
+
+
+def game_update_validate(*, game: Game, data: dict[str, Any]) -> None:
+    """Every problem ``game_update`` would refuse this change for."""
+    errors: dict[str, list[str]] = {}
+    unknown = set(data) - GAME_EDITABLE
+    if unknown:
+        errors.update({key: ["This field cannot be changed here."] for key in sorted(unknown)})
+    if "slug" in data:
+        slug = slugify(data["slug"] or "")
+        if not slug:
+            errors["slug"] = ["Use letters, numbers and hyphens."]
+        elif slug in RESERVED_SLUGS:
+            errors["slug"] = ["This address is reserved; choose another."]
+        elif Game.objects.filter(slug=slug).exclude(pk=game.pk).exists():
+            errors["slug"] = ["This address is taken by another game."]
+    if "name" in data and not str(data["name"] or "").strip():
+        errors["name"] = ["Give the game a name."]
+    _raise(errors)
+
+
+def container_validate(*, game: Game, data: dict[str, Any], container: AdContainer | None = None) -> None:
+    """Every problem ``container_create`` (or ``container_update`` of ``container``) would refuse ``data`` for:
+    field rules, the display size limits, a placement another container of the game uses, the maintenance reason."""
+    errors: dict[str, list[str]] = {}
+    data = dict(data)
+    status = data.pop("status", None)
+    reason = (data.pop("status_reason", "") or "").strip()
+    draft = AdContainer(game=game)
+    if container is not None:
+        for field in CONTAINER_FIELDS | {"status"}:
+            setattr(draft, field, getattr(container, field))
+        draft.pk = container.pk
+        draft._state.adding = False  # its own row is not a clash
+    _collect(errors, _apply_container_fields, draft, data)
+    if status is not None and status not in ContainerStatus.values:
+        errors["status"] = [f"One of {', '.join(ContainerStatus.values)}."]
+    elif status == ContainerStatus.MAINTENANCE and not reason:
+        errors["status_reason"] = ["Say why the container is in maintenance."]
+    if not draft.placement and draft.name:
+        draft.placement = slugify(draft.name)[:64]
+    if status is not None and status in ContainerStatus.values:
+        draft.status = status
+    # full_clean: field limits, Roblox's display sizes and the placement's uniqueness (a read, no write).
+    _collect(errors, draft.full_clean, exclude=[f for f in errors if f in CONTAINER_FIELDS])
+    _raise(errors)
+
+
+def playlist_validate(
+    *,
+    game: Game,
+    name: str | None,
+    container_type: str | None,
+    playlist: Playlist | None = None,
+    items: Iterable[dict[str, Any]] | None = None,
+) -> None:
+    """Every problem ``playlist_create``/``playlist_update`` (and ``playlist_set_items`` with ``items``, which
+    replace the playlist's rows) would refuse: the name, a type change while containers use it, each row."""
+    errors: dict[str, list[str]] = {}
+    if name is not None:
+        name = name.strip()
+        if not name:
+            errors["name"] = ["Give the playlist a name."]
+        elif Playlist.objects.filter(game=game, name=name).exclude(pk=getattr(playlist, "pk", None)).exists():
+            errors["name"] = ["This game already has a playlist with that name."]
+    if container_type is not None and container_type not in ContainerType.values:
+        errors["container_type"] = [f"One of {', '.join(ContainerType.values)}."]
+    elif playlist is not None and container_type is not None and container_type != playlist.container_type:
+        if playlist.containers.exists():
+            errors["container_type"] = ["Containers use this playlist; detach them first."]
+        elif items is None and playlist.items.exists():
+            errors["container_type"] = ["Empty the playlist before changing its type."]
+    if items is not None:
+        items = list(items)
+        kind = container_type or getattr(playlist, "container_type", ContainerType.DISPLAY)
+        if len(items) > MAX_PLAYLIST_ITEMS:
+            errors["items"] = [f"At most {MAX_PLAYLIST_ITEMS} items."]
+        known = {a.roblox_asset_id: a for a in Asset.objects.filter(roblox_asset_id__in=_asset_ids(items))}
+        for index, item in enumerate(items):
+            row_errors: dict[str, list[str]] = {}
+            asset_id = _collect(row_errors, asset_id_clean, item.get("roblox_asset_id"))
+            seconds = _collect(row_errors, _positive_int, item.get("display_seconds", 15), "display_seconds")
+            if asset_id is not None and seconds is not None:
+                row = PlaylistItem(
+                    playlist=Playlist(game=game, container_type=kind),
+                    position=index + 1,
+                    asset=known.get(asset_id) or Asset(roblox_asset_id=asset_id),
+                    display_seconds=seconds,
+                )
+                _collect(row_errors, row.full_clean, exclude=["playlist", "asset"])
+                _collect(row_errors, row.clean)
+            if row_errors:
+                errors[f"items[{index}]"] = [m for messages in row_errors.values() for m in messages]
+    _raise(errors)
+
+
+def _asset_ids(items: list[dict[str, Any]]) -> list[int]:
+    ids = []
+    for item in items:
+        try:
+            ids.append(asset_id_clean(item.get("roblox_asset_id")))
+        except ValidationError:
+            continue
+    return ids

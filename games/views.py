@@ -22,7 +22,7 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
 from adplatform.accounts.models import User
-from adplatform.core.forms import apply_validation_error
+from adplatform.core.forms import apply_validation_error, form_is_valid
 from games import delivery, selectors, services
 from games.forms import (
     ApiKeyForm,
@@ -41,7 +41,7 @@ GAMES_PER_PAGE = 20
 ROWS_PER_PAGE = 25
 API_KEY_SECRET_NAME = "adplatform_api_key"  # noqa: S105 - the name of a Roblox secret, not a secret
 # Paths under /games/ that a game's slug must not take, or its page would be unreachable.
-RESERVED_SLUGS = {"add"}
+RESERVED_SLUGS = services.RESERVED_SLUGS
 
 
 # --------------------------------------------------------------------------- helpers
@@ -170,7 +170,12 @@ def dashboard(request):
 @owner_required
 def game_add(request):
     form = GameAddForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form_is_valid(
+        form,
+        lambda data: services.game_create_validate(
+            roblox_place_id=data.get("roblox_place_id"), name=data.get("name") or ""
+        ),
+    ):
         try:
             with transaction.atomic():
                 game = services.game_create(
@@ -197,18 +202,17 @@ def game_detail(request, slug: str):
 def game_edit(request, slug: str):
     game = _game(request, slug)
     form = GameEditForm(request.POST or None, initial=GameEditForm.initial_for(game))
-    if request.method == "POST" and form.is_valid():
-        if form.cleaned_data["slug"] in RESERVED_SLUGS:
-            form.add_error("slug", "This address is reserved; choose another.")
+    if request.method == "POST" and form_is_valid(
+        form, lambda data: services.game_update_validate(game=game, data=data)
+    ):
+        try:
+            game = services.game_update(game=game, data=dict(form.cleaned_data))
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+            game.refresh_from_db()
         else:
-            try:
-                game = services.game_update(game=game, data=dict(form.cleaned_data))
-            except ValidationError as exc:
-                apply_validation_error(form, exc)
-                game.refresh_from_db()
-            else:
-                messages.success(request, "Game saved.")
-                return redirect("games:detail", slug=game.slug)
+            messages.success(request, "Game saved.")
+            return redirect("games:detail", slug=game.slug)
     return render(request, "games/game_edit.html", {"game": game, "form": form})
 
 
@@ -251,11 +255,18 @@ def game_sync(request, slug: str):
 # --------------------------------------------------------------------------- containers
 
 
+def _container_form_ok(form: ContainerForm, *, game: Game, container: AdContainer | None = None) -> bool:
+    """The form's checks and ``container_validate`` on every field that passed them, in the same submit."""
+    return form_is_valid(
+        form, lambda _: services.container_validate(game=game, container=container, data=form.partial_service_data())
+    )
+
+
 @login_required
 def container_add(request, slug: str):
     game = _game(request, slug)
     form = ContainerForm(request.POST or None, game=game)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and _container_form_ok(form, game=game):
         try:
             container = services.container_create(game=game, data=form.service_data(), by=request.user)
         except ValidationError as exc:
@@ -271,7 +282,7 @@ def container_edit(request, slug: str, pk: int):
     game = _game(request, slug)
     container = _container(game, pk)
     form = ContainerForm(request.POST or None, game=game, initial=ContainerForm.initial_for(container))
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and _container_form_ok(form, game=game, container=container):
         try:
             services.container_update(container=container, data=form.service_data(), by=request.user)
         except ValidationError as exc:
@@ -340,7 +351,12 @@ def container_delete(request, slug: str, pk: int):
 def playlist_add(request, slug: str):
     game = _game(request, slug)
     form = PlaylistForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form_is_valid(
+        form,
+        lambda data: services.playlist_validate(
+            game=game, name=data.get("name"), container_type=data.get("container_type")
+        ),
+    ):
         try:
             playlist = services.playlist_create(game=game, **form.cleaned_data)
         except ValidationError as exc:
@@ -365,7 +381,7 @@ def playlist_edit(request, slug: str, pk: int):
     initial = {"name": playlist.name, "container_type": playlist.container_type}
     form = PlaylistForm(request.POST or None, initial=initial)
     formset = PlaylistItemFormSet(request.POST or None, initial=_items_initial(playlist), prefix="items")
-    if request.method == "POST" and form.is_valid() and formset.is_valid():
+    if request.method == "POST" and _playlist_forms_ok(form, formset, game=game, playlist=playlist):
         rows, sources = formset.items()
         try:
             with transaction.atomic():
@@ -388,16 +404,39 @@ def playlist_edit(request, slug: str, pk: int):
     )
 
 
-def _apply_playlist_errors(form, formset, sources, exc: ValidationError) -> None:
-    """``items[i]`` errors go on the row they came from; the rest on the playlist's form."""
+def _playlist_forms_ok(form: PlaylistForm, formset, *, game: Game, playlist: Playlist) -> bool:
+    """The playlist's form, every row and ``playlist_validate`` on what passed them, in the same submit."""
+    valid = form.is_valid()
+    valid = formset.is_valid() and valid
+    rows, sources = formset.items()
+    try:
+        services.playlist_validate(
+            game=game,
+            playlist=playlist,
+            name=form.cleaned_data.get("name"),
+            container_type=form.cleaned_data.get("container_type"),
+            items=rows,
+        )
+    except ValidationError as exc:
+        _apply_playlist_errors(form, formset, sources, exc, skip_faulted=True)
+        return False
+    return valid
+
+
+def _apply_playlist_errors(form, formset, sources, exc: ValidationError, *, skip_faulted: bool = False) -> None:
+    """``items[i]`` errors go on the row they came from; the rest on the playlist's form (``skip_faulted``:
+    not on a field the form already faulted)."""
     if not hasattr(exc, "error_dict"):
         form.add_error(None, exc.messages)
         return
     for field, errors in exc.message_dict.items():
+        if skip_faulted and field in form.errors:
+            continue
         if field.startswith("items[") and field.endswith("]"):
             index = int(field[len("items[") : -1])
             if 0 <= index < len(sources):
-                sources[index].add_error(None, errors)
+                # on the asset id: the input is then marked invalid and described by the message
+                sources[index].add_error("roblox_asset_id", errors)
                 continue
         form.add_error(field if field in form.fields else None, errors)
 

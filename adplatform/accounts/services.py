@@ -28,19 +28,31 @@ def hash_key(raw: str) -> str:
 
 
 @transaction.atomic
+def user_signup_validate(
+    *, username: str | None = None, email: str | None = None, password: str | None = None, role: str | None = None
+) -> None:
+    """Every problem ``user_signup`` would refuse these values for, writing nothing (a form shows them in one
+    submit); a value left out (``None``) is not checked."""
+    errors: dict[str, list[str]] = {}
+    if role is not None and role not in (User.Role.OWNER, User.Role.ADVERTISER):
+        errors["role"] = ["Choose game owner or advertiser."]
+    if username is not None and User.objects.filter(username__iexact=username).exists():
+        errors["username"] = ["That username is taken."]
+    if email is not None and User.objects.filter(email__iexact=email).exists():
+        errors["email"] = ["An account with this email already exists."]
+    if password is not None:
+        try:
+            validate_password(password, User(username=username or "", email=email or ""))
+        except ValidationError as exc:
+            errors["password"] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+
+
 def user_signup(*, username: str, email: str, password: str, role: str, company: str = "", note: str = "") -> User:
     """Ask for an owner or advertiser account. It stays inactive until staff approve it."""
-    if role not in (User.Role.OWNER, User.Role.ADVERTISER):
-        raise ValidationError({"role": "Choose game owner or advertiser."})
-    if User.objects.filter(username__iexact=username).exists():
-        raise ValidationError({"username": "That username is taken."})
-    if User.objects.filter(email__iexact=email).exists():
-        raise ValidationError({"email": "An account with this email already exists."})
+    user_signup_validate(username=username, email=email, password=password, role=role)
     user = User(username=username, email=email, role=role, company=company, signup_note=note, is_active=False)
-    try:
-        validate_password(password, user)
-    except ValidationError as exc:
-        raise ValidationError({"password": exc.messages}) from exc
     user.set_password(password)
     user.full_clean(exclude=["password"])
     user.save()

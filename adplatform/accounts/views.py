@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from adplatform.accounts import selectors, services
 from adplatform.accounts.forms import LoginForm, ProfileForm, SignupForm, TokenCreateForm
-from adplatform.core.forms import apply_validation_error
+from adplatform.core.forms import apply_validation_error, form_is_valid
 
 
 class LoginView(auth_views.LoginView):
@@ -19,11 +19,17 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
+def _signup_validate(data: dict) -> None:
+    services.user_signup_validate(
+        username=data.get("username"), email=data.get("email"), password=data.get("password1"), role=data.get("role")
+    )
+
+
 def signup(request):
     if request.user.is_authenticated:
         return redirect("home")
     form = SignupForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form_is_valid(form, _signup_validate, field_map={"password": "password1"}):
         data = form.cleaned_data
         try:
             services.user_signup(

@@ -214,7 +214,7 @@ def test_game_page_shows_the_roblox_icon_when_synced(owner_client, game):
     [
         (SyncStatus.PENDING, "", "Waiting for sync"),
         (SyncStatus.OK, "", "Synced"),
-        (SyncStatus.ERROR, "Roblox answered 503", "Sync failed"),
+        (SyncStatus.ERROR, "Roblox answered 503", "Roblox offline"),  # unreachable: the offline badge
     ],
 )
 def test_game_page_shows_the_sync_state(owner_client, game, sync_status, error, shown):

@@ -40,6 +40,13 @@ def upstream_problem(error, when=None) -> str:
     return formatting.upstream_problem(error, when)
 
 
+@register.filter
+def upstream_offline(error) -> bool:
+    """Whether a stored upstream error means Roblox could not be reached (the "Roblox offline" badge)."""
+    words = formatting.upstream_problem(error or "", None)
+    return words.startswith(("Couldn't reach Roblox", "Roblox asked us to slow down"))
+
+
 def describedby_ids(field) -> list[str]:
     ids = []
     if field.help_text:
