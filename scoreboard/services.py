@@ -67,6 +67,7 @@ from scoreboard.models import (
     ScoreHistory,
     ScoreSource,
 )
+from scoreboard.update_body import update_body_decode
 
 logger = logging.getLogger(__name__)
 
@@ -655,50 +656,6 @@ class _UpdateBody:
     timestamp: float
 
 
-def _parse_update_body(raw_body: bytes) -> _UpdateBody:
-    if len(raw_body) > MAX_BODY_BYTES:
-        raise DomainError(
-            "validation_error", "Invalid input.", details={"non_field_errors": ["The body is too large."]}
-        )
-    try:
-        data = json.loads(raw_body)
-    except (ValueError, UnicodeDecodeError):
-        raise DomainError("malformed_json", "The body is not valid JSON.") from None
-    return parse_update_data(data)
-
-
-def parse_update_data(data: Any) -> _UpdateBody:
-    """Validate one update's fields (``action_type``, ``action_id``, ``nonce``, ``timestamp``) of a parsed body."""
-    if not isinstance(data, dict):
-        raise DomainError("validation_error", "Invalid input.", details={"non_field_errors": ["Send a JSON object."]})
-    errors: dict[str, list[str]] = {}
-
-    def text(field: str, pattern: re.Pattern, limit: int, hint: str) -> str:
-        value = data.get(field)
-        if value is None:
-            errors[field] = ["This field is required."]
-        elif not isinstance(value, str) or not 0 < len(value) <= limit or not pattern.match(value):
-            errors[field] = [hint]
-        return value if isinstance(value, str) else ""
-
-    action_type = text("action_type", _SLUG, 64, "The key of one of the game's action types.")
-    action_id = text("action_id", _PRINTABLE, 100, "1 to 100 printable characters, unique per action.")
-    nonce = text("nonce", _PRINTABLE, 100, "8 to 100 printable characters, new for every request.")
-    if "nonce" not in errors and len(nonce) < 8:
-        errors["nonce"] = ["8 to 100 printable characters, new for every request."]
-    timestamp = data.get("timestamp")
-    if timestamp is None:
-        errors["timestamp"] = ["This field is required."]
-    elif isinstance(timestamp, bool) or not isinstance(timestamp, int | float) or not math.isfinite(timestamp):
-        errors["timestamp"] = ["Unix time in seconds (a number)."]
-    for field in ("score", "increment"):
-        if field in data:
-            errors[field] = ["The server computes the score from the action type; do not send it."]
-    if errors:
-        raise DomainError("validation_error", "Invalid input.", details=errors)
-    return _UpdateBody(action_type=action_type, action_id=action_id, nonce=nonce, timestamp=float(timestamp))
-
-
 def _signature_check(
     *, key: SigningKey, raw_body: bytes, signature: str | None, ip: str | None, secret: str | None = None
 ) -> str:
@@ -823,7 +780,7 @@ def score_submit(
 
         secret = signing.server_key_secret_for(key_id=server_key, api_key=key)
     signature = _signature_check(key=key, raw_body=raw_body, signature=signature, ip=ip, secret=secret)
-    return score_apply(claims=claims, key=key, body=_parse_update_body(raw_body), signature=signature, ip=ip)
+    return score_apply(claims=claims, key=key, body=update_body_decode(raw_body), signature=signature, ip=ip)
 
 
 def score_apply(
