@@ -40,6 +40,17 @@ class Event(Contract, kw_only=True):
     decision_id: UUID_TEXT
     tracking_token: str = ""
     player_id: int
-    occurred_at: Annotated[datetime, Meta(description="ISO 8601 with a timezone.")]
+    occurred_at: Annotated[
+        datetime,
+        Meta(
+            description="ISO 8601 with a timezone.",
+            # what msgspec's datetime takes, with the offset this endpoint requires (the schema's own check)
+            extra_json_schema={"pattern": r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"},
+        ),
+    ]
     viewability: Annotated[Viewability | EmptyList | None, Meta(description="Impressions only.")] = None
     metadata: Annotated[dict[str, Any] | EmptyList | None, Meta(description="At most 2 KB of JSON.")] = None
+
+    def __post_init__(self) -> None:
+        if self.occurred_at.tzinfo is None:  # the schema's pattern requires the offset too
+            raise ValueError("occurred_at: an ISO 8601 time with a timezone.")

@@ -104,7 +104,7 @@ def all_errors(data: Any, type_: Any, exc: msgspec.ValidationError) -> dict[str,
             if inner is not None and isinstance(value, dict):
                 details[field.encode_name] = all_errors(value, inner, field_exc)
             else:
-                details[field.encode_name] = [_message_only(field_exc)]
+                details[field.encode_name] = [_message_only(field_exc, field.encode_name)]
     if details:
         return details
     message = _message_only(exc)
@@ -114,11 +114,11 @@ def all_errors(data: Any, type_: Any, exc: msgspec.ValidationError) -> dict[str,
     return validation_details(exc)
 
 
-def _message_only(exc: msgspec.ValidationError) -> str:
+def _message_only(exc: msgspec.ValidationError, field: str = "") -> str:
     match = _PATH.match(str(exc))
     message = match.group("message") if match else str(exc)
     path = (match.group("path") if match else None) or "$"
-    return f"{message} (at {path[1:].lstrip('.')})" if "[" in path else message
+    return f"{message} (at {field}{path[1:]})" if "[" in path else message
 
 
 def _struct_in(annotation: Any) -> type | None:
