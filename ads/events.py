@@ -61,8 +61,9 @@ HUMAN_CLICK_MS = 250  # a click this soon after the impression or the previous c
 
 
 class EventRejected(Exception):
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, kind: str = ""):
         super().__init__(message)
+        self.kind = kind  # the event's type once its shape was valid (a metric label)
         self.code = code
         self.message = message
 
@@ -102,6 +103,14 @@ def _event(raw: Any) -> Event:
 
 def _validate(raw: Any, *, game_id: int, now: datetime) -> dict[str, Any]:
     event = _event(raw)
+    try:
+        return _checked(event, game_id=game_id, now=now)
+    except EventRejected as exc:
+        exc.kind = event.type
+        raise
+
+
+def _checked(event: Event, *, game_id: int, now: datetime) -> dict[str, Any]:
     decision_id = _uuid(event.decision_id)
     claims = tokens.verify(event.tracking_token)
     if claims is None or claims.game_id != game_id:
@@ -192,7 +201,7 @@ def event_batch_ingest(*, game_id: int, events: list[Any], server_id: str = "") 
                 raise EventRejected("validation_error", "The event is malformed.") from None
         except EventRejected as exc:
             result.rejected.append({"index": index, "code": exc.code, "message": exc.message})
-            kind = raw.get("type") if isinstance(raw, dict) else None
+            kind = exc.kind or (raw.get("type") if isinstance(raw, dict) else None)
             # Only known types as label values: a caller's strings must not grow the metric's series.
             metrics.EVENTS.labels(type=kind if isinstance(kind, str) and kind in _TYPES else "?",
                                   verdict="rejected").inc()  # fmt: skip
