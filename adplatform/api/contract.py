@@ -43,6 +43,14 @@ class Contract(msgspec.Struct, kw_only=True, omit_defaults=True):
     schema_includes: ClassVar[tuple[type, ...]] = ()  # more types to publish as components (Raw-decoded items)
 
 
+class ErrorDetail(Contract, kw_only=True):
+    """The ``error`` object of shared/API.md's error body (inside batch answers, one per failed item)."""
+
+    code: str
+    message: str
+    details: dict[str, Any]
+
+
 # --------------------------------------------------------------------------- decoding
 
 _PATH = re.compile(r"^(?P<message>.*?)(?: - at `(?P<path>\$[^`]*)`)?$", re.S)
@@ -277,7 +285,9 @@ class ContractExtension(OpenApiSerializerExtension):
         schema, components = component_schemas(self.target)
         own = components.pop(self.target.__name__)
         for name, component in components.items():
+            # the Struct itself as the identity: the same one documented at the top of another operation is one
+            identity = _struct_by_name(self.target, name) or name
             auto_schema.registry.register_on_missing(
-                ResolvedComponent(name=name, type=ResolvedComponent.SCHEMA, schema=component, object=name)
+                ResolvedComponent(name=name, type=ResolvedComponent.SCHEMA, schema=component, object=identity)
             )
         return own if schema.get("$ref") else schema

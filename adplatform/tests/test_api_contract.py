@@ -146,6 +146,15 @@ def test_real_answers_of_every_hot_endpoint_match_the_served_schema(app, world):
     update = signed_update(app, world, GameServer.body(), token)
     assert check("/api/v1/scores/update", update, 200)["increment"] > 0
 
+    issued = world["server"].keyed().post("/api/v1/scores/signing-keys", {"server_id": "job-1"}, format="json")
+    server_key = issued.json()
+    raw = json.dumps({"updates": [{"token": token, **GameServer.body()}, {"token": token, "action_type": "x"}]})
+    signature = hmac.new(server_key["secret"].encode(), raw.encode(), hashlib.sha256).hexdigest()
+    answer = post(app, "/api/v1/scores/update/batch", raw.encode(),
+                  {"X-Signing-Key": server_key["key_id"], "X-Signature": signature})  # fmt: skip
+    outcomes = check("/api/v1/scores/update/batch", answer, 200)["results"]
+    assert [o["status"] for o in outcomes] == [200, 400]
+
 
 # --------------------------------------------------------------------------- 2. the schema's verdict is the code's
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from adplatform.api.contract import MAX_ID, Contract
+from adplatform.api.contract import MAX_ID, Contract, ErrorDetail
 from ads.countries import COUNTRY_CODES
 from ads.decisions import Player as DecisionPlayer
 from ads.event_body import MAX_EVENTS, Event
@@ -140,12 +140,6 @@ class DecisionBatchRequest(Contract, kw_only=True):
             "AdService:GetCampaignEligibilityAsync said no)."
         ),
     ] = False
-
-
-class ErrorDetail(Contract, kw_only=True):
-    code: str
-    message: str
-    details: dict[str, Any]
 
 
 class DecisionBatchItem(Decision, kw_only=True):
