@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import operator
 import uuid
 from collections import Counter
@@ -29,22 +28,25 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
+from adplatform.core.api.contract import validation_message
 from adplatform.core.db import copy_insert, select_any, uuid_array
 from adplatform.core.ratelimit import FixedWindow
 from adplatform.core.redis import LuaScript, get_redis
 from ads import budget, metrics, tokens
+from ads.event_body import MAX_EVENTS, Event, Viewability
 from ads.models import AdEngagement, Decision, DecisionState, EngagementType, LedgerKind
 from ads.streams import GROUP, StreamReader, consumer_lease, ensure_group
 
 logger = logging.getLogger(__name__)
 
 EVENT_STREAM = "{ev}:events"
-MAX_BATCH = 500
+MAX_BATCH = MAX_EVENTS
+MAX_METADATA_BYTES = 2000
 MAX_AGE = timedelta(hours=24)
 MAX_FUTURE_SKEW = timedelta(minutes=5)
 SEEN_TTL = 48 * 3600
@@ -60,8 +62,9 @@ HUMAN_CLICK_MS = 250  # a click this soon after the impression or the previous c
 
 
 class EventRejected(Exception):
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, kind: str = ""):
         super().__init__(message)
+        self.kind = kind  # the event's type once its shape was valid (a metric label)
         self.code = code
         self.message = message
 
@@ -77,74 +80,64 @@ def is_viewable(v: dict[str, Any] | None) -> bool:
     )
 
 
-def _number(value: Any, name: str, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise EventRejected("validation_error", f"viewability.{name} must be a number.")
-    if not low <= value <= high:
-        raise EventRejected("validation_error", f"viewability.{name} must be between {low} and {high}.")
-    return float(value)
+def _uuid(text: str) -> str:
+    return str(uuid.UUID(text))  # the declaration's pattern admits Roblox's GenerateGUID() braces; this drops them
 
 
-def _viewability(raw: Any) -> dict[str, float] | None:
-    if raw is None or raw == [] or raw == {}:  # Roblox's JSONEncode turns {} into []
-        return None
-    if not isinstance(raw, dict):
-        raise EventRejected("validation_error", "viewability must be an object.")
-    return {
-        "duration_ms": int(_number(raw.get("duration_ms", 0), "duration_ms", 0, 86_400_000)),
-        "screen_coverage": _number(raw.get("screen_coverage", 0), "screen_coverage", 0, 1),
-        "visible_fraction": _number(raw.get("visible_fraction", 0), "visible_fraction", 0, 1),
-        "angle_deg": _number(raw.get("angle_deg", 0), "angle_deg", 0, 180),
-    }
-
-
-def _uuid(value: Any, name: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value).strip())  # accepts Roblox's GenerateGUID() braces too
-    except (ValueError, AttributeError):
-        raise EventRejected("validation_error", f"{name} must be a UUID.") from None
-
-
-# Read once: Django's ``Choices.values`` builds a new list on every access, and the validator runs per event.
-_TYPES = frozenset(EngagementType.values)
-_TYPES_TEXT = ", ".join(EngagementType.values)
 _IMPRESSION = EngagementType.IMPRESSION.value
 _CLICK = EngagementType.CLICK.value
+_TYPES = frozenset(EngagementType.values)  # read once: ``Choices.values`` builds a new list on every access
+_event_decoder = msgspec.json.Decoder(Event)
+
+
+def _event(raw: Any) -> Event:
+    """``raw`` (a ``msgspec.Raw`` of the request body, or already parsed JSON) checked by its declaration."""
+    try:
+        if isinstance(raw, msgspec.Raw | bytes):
+            return _event_decoder.decode(raw)
+        return msgspec.convert(raw, Event)
+    except msgspec.ValidationError as exc:
+        raise EventRejected("validation_error", validation_message(exc)) from None
+    except msgspec.DecodeError:  # a Raw is always valid JSON; kept for bytes given directly
+        raise EventRejected("validation_error", "The event is not valid JSON.") from None
 
 
 def _validate(raw: Any, *, game_id: int, now: datetime) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise EventRejected("validation_error", "Each event must be an object.")
-    event_id = _uuid(raw.get("event_id"), "event_id")
-    kind = raw.get("type")
-    if not isinstance(kind, str) or kind not in _TYPES:  # {} or [null] would not even hash
-        raise EventRejected("validation_error", f"type must be one of {_TYPES_TEXT}.")
-    decision_id = _uuid(raw.get("decision_id"), "decision_id")
-    claims = tokens.verify(raw.get("tracking_token") or "")
+    event = _event(raw)
+    try:
+        return _checked(event, game_id=game_id, now=now)
+    except EventRejected as exc:
+        exc.kind = event.type
+        raise
+
+
+def _checked(event: Event, *, game_id: int, now: datetime) -> dict[str, Any]:
+    decision_id = _uuid(event.decision_id)
+    claims = tokens.verify(event.tracking_token)
     if claims is None or claims.game_id != game_id:
         raise EventRejected("token_invalid", "The tracking token is not valid for this game.")
-    if claims.decision_id != str(decision_id):
+    if claims.decision_id != decision_id:
         raise EventRejected("token_invalid", "The tracking token belongs to another decision.")
-    player = raw.get("player_id")
-    if isinstance(player, bool) or not isinstance(player, int) or player != claims.player_id:
+    if event.player_id != claims.player_id:
         raise EventRejected("player_mismatch", "player_id is not the player the decision was made for.")
-    occurred = parse_datetime(str(raw.get("occurred_at") or "")) if isinstance(raw.get("occurred_at"), str) else None
-    if occurred is None or timezone.is_naive(occurred):
-        raise EventRejected("validation_error", "occurred_at must be an ISO 8601 time with a timezone.")
+    occurred = event.occurred_at  # with a timezone: the declaration requires it
     if occurred < now - MAX_AGE:
         raise EventRejected("event_too_old", "The event is older than 24 hours.")
     if occurred > now + MAX_FUTURE_SKEW:
         raise EventRejected("event_in_future", "The event is in the future.")
-    viewability = _viewability(raw.get("viewability")) if kind == _IMPRESSION else None
-    metadata = raw.get("metadata")
-    if metadata in ([], None):
-        metadata = {}
-    if not isinstance(metadata, dict) or (metadata and len(json.dumps(metadata)) > 2000):
+    seen = event.viewability if event.type == _IMPRESSION and isinstance(event.viewability, Viewability) else None
+    viewability = (
+        {"duration_ms": int(seen.duration_ms), "screen_coverage": float(seen.screen_coverage),
+         "visible_fraction": float(seen.visible_fraction), "angle_deg": float(seen.angle_deg)}
+        if seen is not None else None
+    )  # fmt: skip
+    metadata = event.metadata if isinstance(event.metadata, dict) else {}
+    if metadata and len(json.dumps(metadata)) > MAX_METADATA_BYTES:
         raise EventRejected("validation_error", "metadata must be an object of at most 2 KB.")
     return {
-        "e": str(event_id),
-        "t": kind,
-        "d": str(decision_id),
+        "e": _uuid(event.event_id),
+        "t": event.type,
+        "d": decision_id,
         "g": game_id,
         "c": claims.container_id,
         "k": claims.campaign_id,
@@ -209,7 +202,7 @@ def event_batch_ingest(*, game_id: int, events: list[Any], server_id: str = "") 
                 raise EventRejected("validation_error", "The event is malformed.") from None
         except EventRejected as exc:
             result.rejected.append({"index": index, "code": exc.code, "message": exc.message})
-            kind = raw.get("type") if isinstance(raw, dict) else None
+            kind = exc.kind or (raw.get("type") if isinstance(raw, dict) else None)
             # Only known types as label values: a caller's strings must not grow the metric's series.
             metrics.EVENTS.labels(type=kind if isinstance(kind, str) and kind in _TYPES else "?",
                                   verdict="rejected").inc()  # fmt: skip

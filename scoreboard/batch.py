@@ -16,6 +16,7 @@ from typing import Any
 
 from adplatform.core.api.errors import DomainError, error_body
 from scoreboard import services, signing
+from scoreboard.services.update_body import update_body_convert
 
 MAX_BATCH = 100
 MAX_BATCH_BYTES = 100 * 1024
@@ -74,7 +75,7 @@ def _one(item: Any, *, claims: signing.ServerKeyClaims, ip: str | None, sig: str
     key = services.score_signing_key(claims=player)
     if player.key_id != claims.api_key_id or player.game_id != claims.game_id:
         raise DomainError("token_invalid", "This score token was minted by another game key than the server key's.")
-    body = services.parse_update_data(item)
+    body = update_body_convert(item)
     update = services.score_apply(claims=player, key=key, body=body, signature=sig, ip=ip)
     return {
         k: v for k, v in asdict(update).items() if k in ("player_id", "score", "previous_score", "increment", "rank")

@@ -1,9 +1,8 @@
 """Serializers of the score, leaderboard and action-type endpoints.
 
-Input serializers check shapes and types at the boundary. The score update's
-body is the exception: it is validated by ``scoreboard.services.score_submit``
-after its signature is checked, so ``ScoreUpdateRequestSerializer`` only
-documents it.
+Input serializers check shapes and types at the boundary. The score update is
+declared once in ``scoreboard.api.contract`` (its signed body is validated by
+``scoreboard.services.score_submit`` after the signature is checked).
 """
 
 from __future__ import annotations
@@ -37,23 +36,6 @@ class ScoreTokenRevokeSerializer(serializers.Serializer):
         if ("token" in attrs) == ("player_id" in attrs):
             raise serializers.ValidationError("Send either `token` or `player_id`.")
         return attrs
-
-
-class ScoreUpdateRequestSerializer(serializers.Serializer):
-    """The signed body of ``POST /api/v1/scores/update`` (schema only)."""
-
-    action_type = serializers.SlugField(max_length=64, help_text="The key of an active action type of the game.")
-    action_id = serializers.CharField(max_length=100, help_text="Unique per action and game; credited once.")
-    nonce = serializers.CharField(min_length=8, max_length=100, help_text="New for every request.")
-    timestamp = serializers.IntegerField(help_text="Unix time in seconds; at most 300 s from server time.")
-
-
-class ScoreUpdateSerializer(serializers.Serializer):
-    player_id = serializers.IntegerField()
-    score = serializers.IntegerField()
-    previous_score = serializers.IntegerField()
-    increment = serializers.IntegerField()
-    rank = serializers.IntegerField(allow_null=True, help_text="1-based rank after the update (null if unknown).")
 
 
 class LeaderboardEntrySerializer(serializers.Serializer):

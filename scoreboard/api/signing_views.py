@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from games.api.views import GameServerView
 from scoreboard import batch, signing
 from scoreboard.api.authentication import client_ip
+from scoreboard.api.contract import ScoreBatch, ScoreBatchResult
 from scoreboard.api.views import SCORES_TAG, SIGNATURE_HEADER
 
 
@@ -63,28 +64,6 @@ SERVER_KEY_HEADER = OpenApiParameter(
     description="The id of the server signing key whose secret keys `X-Signature`.",
 )
 
-_ITEM = inline_serializer(
-    "ScoreBatchItem",
-    {
-        "token": serializers.CharField(help_text="The player's score token."),
-        "action_type": serializers.CharField(),
-        "action_id": serializers.CharField(),
-        "nonce": serializers.CharField(help_text="New for every item."),
-        "timestamp": serializers.FloatField(),
-    },
-)
-_RESULT = inline_serializer(
-    "ScoreBatchResult",
-    {
-        "credited": serializers.IntegerField(),
-        "results": serializers.ListField(
-            child=serializers.JSONField(),
-            help_text='In request order: `{"index", "status": 200, "result": {player_id, score, previous_score, '
-            'increment, rank}}` or `{"index", "status", "error": {"code", "message", "details"}}`.',
-        ),
-    },
-)
-
 
 class ScoreBatchView(APIView):
     authentication_classes: list = []  # the server signing key is the credential, checked by the service
@@ -100,9 +79,9 @@ class ScoreBatchView(APIView):
         "others. A larger batch is 413 `batch_too_large`.",
         tags=[SCORES_TAG],
         parameters=[SIGNATURE_HEADER, SERVER_KEY_HEADER],
-        request=inline_serializer("ScoreBatch", {"updates": serializers.ListField(child=_ITEM)}),
+        request=ScoreBatch,
         responses={
-            200: _RESULT,
+            200: ScoreBatchResult,
             400: _errors("validation_error", "malformed_json"),
             401: _errors("signature_invalid", "signing_key_invalid", "signing_key_expired"),
             413: _errors("batch_too_large"),

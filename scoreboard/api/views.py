@@ -25,6 +25,7 @@ from games.api.views import GAME_PK, LIST_PARAMETERS, GameChildViewSet, GameServ
 from games.models import Game
 from scoreboard import metrics, selectors, services
 from scoreboard.api.authentication import HasScoreToken, ScoreTokenAuthentication, client_ip
+from scoreboard.api.contract import ScoreUpdateBody, ScoreUpdateResult
 from scoreboard.api.serializers import (
     ActionTypeInputSerializer,
     ActionTypeSerializer,
@@ -34,8 +35,6 @@ from scoreboard.api.serializers import (
     ScoreTokenRequestSerializer,
     ScoreTokenRevokeSerializer,
     ScoreTokenSerializer,
-    ScoreUpdateRequestSerializer,
-    ScoreUpdateSerializer,
 )
 from scoreboard.api.throttling import LeaderboardReadThrottle
 from scoreboard.models import ActionType
@@ -168,9 +167,9 @@ class ScoreUpdateView(APIView):
         "for a while). Redis unavailable: `503 service_unavailable` and nothing is credited.",
         tags=[SCORES_TAG],
         parameters=[SIGNATURE_HEADER, SIGNING_KEY_HEADER],
-        request=ScoreUpdateRequestSerializer,
+        request=ScoreUpdateBody,
         responses={
-            200: ScoreUpdateSerializer,
+            200: ScoreUpdateResult,
             400: _errors("validation_error", "malformed_json"),
             401: _errors(
                 "token_invalid",

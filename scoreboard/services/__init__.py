@@ -2,7 +2,7 @@
 
 * :mod:`.tokens`: score tokens (issue, verify, revoke), the game keys that sign updates, failures and blocks;
 * :mod:`.updates`: the signed score update (signature, one Redis pre-check, then the credit);
-* :mod:`.update_body`: the update's body, parsed and validated;
+* :mod:`.update_body`: the update's signed body, one msgspec declaration that validates it and documents it;
 * :mod:`.crediting`: crediting one action in PostgreSQL (prepared SQL), with the credit rules;
 * :mod:`.rankings`: the Redis boards (changes after commit, rebuilds, reads that may rebuild, snapshots);
 * :mod:`.action_types`, :mod:`.players`: what may be credited, and to whom;
@@ -47,7 +47,6 @@ from scoreboard.services.tokens import (
     score_token_revoke,
     score_token_verify,
 )
-from scoreboard.services.update_body import parse_update_data
 from scoreboard.services.updates import score_apply, score_submit
 
 __all__ = [
@@ -72,7 +71,6 @@ __all__ = [
     "leaderboard_snapshot_take",
     "leaderboard_snapshots_take_all",
     "leaderboard_top",
-    "parse_update_data",
     "player_ban",
     "player_tokens_revoke",
     "player_unban",

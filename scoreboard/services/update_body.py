@@ -1,67 +1,59 @@
-"""The score update's body: parsed and validated (``action_type``, ``action_id``, ``nonce``, ``timestamp``)."""
+"""The signed body of ``POST /api/v1/scores/update`` (and of each item of the batch), declared once.
+
+``ScoreUpdateBody`` validates the body after its signature is checked (``scoreboard.services.score_submit``)
+and is the request schema of ``/api/schema/``.
+"""
 
 from __future__ import annotations
 
-import json
 import math
-import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
+from msgspec import UNSET, Meta, UnsetType
+
+from adplatform.core.api.contract import Contract, convert, decode
 from adplatform.core.api.errors import DomainError
 
 MAX_BODY_BYTES = 4096
-_PRINTABLE = re.compile(r"^[\x21-\x7e]+$")
-_SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,64}$")
+_PRINTABLE = r"^[\x21-\x7e]+$"
+_SERVER_COMPUTES = "The server computes the score from the action type; do not send it."
 
 
-@dataclass(frozen=True)
-class _UpdateBody:
-    action_type: str
-    action_id: str
-    nonce: str
-    timestamp: float
+class ScoreUpdateBody(Contract, kw_only=True):
+    action_type: Annotated[
+        str, Meta(pattern=r"^[-a-zA-Z0-9_]{1,64}$", description="The key of an active action type of the game.")
+    ]
+    action_id: Annotated[
+        str,
+        Meta(
+            min_length=1, max_length=100, pattern=_PRINTABLE, description="Unique per action and game; credited once."
+        ),
+    ]
+    nonce: Annotated[str, Meta(min_length=8, max_length=100, pattern=_PRINTABLE, description="New for every request.")]
+    timestamp: Annotated[float, Meta(description="Unix time in seconds; at most 300 s from server time.")]
+    # Never sent: the increment comes from the action type's rules (declared so that sending one is a 400)
+    score: Annotated[Any, Meta(description=_SERVER_COMPUTES)] | UnsetType = UNSET
+    increment: Annotated[Any, Meta(description=_SERVER_COMPUTES)] | UnsetType = UNSET
+
+    schema_extra = {"not": {"anyOf": [{"required": ["score"]}, {"required": ["increment"]}]}}
+
+    def __post_init__(self) -> None:
+        for name in ("score", "increment"):
+            if getattr(self, name) is not UNSET:
+                raise ValueError(f"{name}: {_SERVER_COMPUTES}")  # msgspec reports it as a ValidationError
+        if not math.isfinite(self.timestamp):
+            raise ValueError("timestamp: Unix time in seconds (a number).")
 
 
-def _parse_update_body(raw_body: bytes) -> _UpdateBody:
+def update_body_decode(raw_body: bytes) -> ScoreUpdateBody:
+    """The raw (signed) body checked by its declaration, or the API's 400."""
     if len(raw_body) > MAX_BODY_BYTES:
         raise DomainError(
             "validation_error", "Invalid input.", details={"non_field_errors": ["The body is too large."]}
         )
-    try:
-        data = json.loads(raw_body)
-    except (ValueError, UnicodeDecodeError):
-        raise DomainError("malformed_json", "The body is not valid JSON.") from None
-    return parse_update_data(data)
+    return decode(raw_body, ScoreUpdateBody)
 
 
-def parse_update_data(data: Any) -> _UpdateBody:
-    """Validate one update's fields (``action_type``, ``action_id``, ``nonce``, ``timestamp``) of a parsed body."""
-    if not isinstance(data, dict):
-        raise DomainError("validation_error", "Invalid input.", details={"non_field_errors": ["Send a JSON object."]})
-    errors: dict[str, list[str]] = {}
-
-    def text(field: str, pattern: re.Pattern, limit: int, hint: str) -> str:
-        value = data.get(field)
-        if value is None:
-            errors[field] = ["This field is required."]
-        elif not isinstance(value, str) or not 0 < len(value) <= limit or not pattern.match(value):
-            errors[field] = [hint]
-        return value if isinstance(value, str) else ""
-
-    action_type = text("action_type", _SLUG, 64, "The key of one of the game's action types.")
-    action_id = text("action_id", _PRINTABLE, 100, "1 to 100 printable characters, unique per action.")
-    nonce = text("nonce", _PRINTABLE, 100, "8 to 100 printable characters, new for every request.")
-    if "nonce" not in errors and len(nonce) < 8:
-        errors["nonce"] = ["8 to 100 printable characters, new for every request."]
-    timestamp = data.get("timestamp")
-    if timestamp is None:
-        errors["timestamp"] = ["This field is required."]
-    elif isinstance(timestamp, bool) or not isinstance(timestamp, int | float) or not math.isfinite(timestamp):
-        errors["timestamp"] = ["Unix time in seconds (a number)."]
-    for field in ("score", "increment"):
-        if field in data:
-            errors[field] = ["The server computes the score from the action type; do not send it."]
-    if errors:
-        raise DomainError("validation_error", "Invalid input.", details=errors)
-    return _UpdateBody(action_type=action_type, action_id=action_id, nonce=nonce, timestamp=float(timestamp))
+def update_body_convert(data: Any) -> ScoreUpdateBody:
+    """One already parsed update (an item of ``POST /api/v1/scores/update/batch``) checked the same way."""
+    return convert(data, ScoreUpdateBody)

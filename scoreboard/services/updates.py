@@ -50,7 +50,7 @@ from scoreboard.services.tokens import (
     _revocations_reload,
     score_signing_key,
 )
-from scoreboard.services.update_body import _parse_update_body, _UpdateBody
+from scoreboard.services.update_body import ScoreUpdateBody, update_body_decode
 
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 
@@ -165,11 +165,11 @@ def score_submit(
     if server_key is not None:
         secret = signing.server_key_secret_for(key_id=server_key, api_key=key)
     signature = _signature_check(key=key, raw_body=raw_body, signature=signature, ip=ip, secret=secret)
-    return score_apply(claims=claims, key=key, body=_parse_update_body(raw_body), signature=signature, ip=ip)
+    return score_apply(claims=claims, key=key, body=update_body_decode(raw_body), signature=signature, ip=ip)
 
 
 def score_apply(
-    *, claims: ScoreClaims, key: SigningKey, body: _UpdateBody, signature: str, ip: str | None
+    *, claims: ScoreClaims, key: SigningKey, body: ScoreUpdateBody, signature: str, ip: str | None
 ) -> ScoreUpdate:
     """Credit one update whose token and signature were checked: timestamp window, nonce, limits, rules."""
     now = time.time()
