@@ -316,7 +316,7 @@ def _classify(records: list[dict[str, Any]]) -> list[tuple[EngagementRow, budget
     history: dict[str, dict[str, Any]] = {d: {"impression_at": None, "billable": False, "last_click": None,
                                                "clicked": False} for d in decision_ids}  # fmt: skip
     with connection.cursor() as cursor:
-        cursor.execute(_HISTORY_SQL, [uuid_array(decision_ids)])
+        cursor.execute(_HISTORY_SQL, [uuid_array(list(decision_ids))])
         for decision_id, impression_at, billable, last_click, clicked in cursor.fetchall():
             history[decision_id].update(
                 impression_at=impression_at, billable=billable, last_click=last_click, clicked=clicked
@@ -416,8 +416,8 @@ def events_drain(*, batch: int = 2000, max_batches: int = 50, crash_after_commit
     return total
 
 
-ENGAGEMENT_COLUMNS = [
-    f.column for f in AdEngagement._meta.concrete_fields if not f.primary_key
+ENGAGEMENT_COLUMNS: list[str] = [
+    f.column for f in AdEngagement._meta.concrete_fields if not f.primary_key and f.column
 ]  # the attribute names equal the column names for this model
 _engagement_values = operator.attrgetter(*ENGAGEMENT_COLUMNS)
 
@@ -484,7 +484,7 @@ def _count_today(rows: list[EngagementRow]) -> None:
 def today_counters(kind: str, object_id: int, day: str | None = None) -> dict[str, int]:
     day = day or timezone.now().strftime("%Y%m%d")
     raw = get_redis().hgetall(today_key(kind, object_id, day))
-    return {k.decode(): int(v) for k, v in raw.items()}
+    return {(k.decode() if isinstance(k, bytes) else k): int(v) for k, v in raw.items()}
 
 
 def spend_from_micros(micros: int) -> Decimal:

@@ -139,7 +139,7 @@ def picker_games() -> list[dict[str, Any]]:
     from games.models import Game
 
     rows = Game.objects.filter(is_active=True).order_by(Lower("name"), "id").values("id", "name", "icon_url")
-    return list(rows[:PICKER_LIMIT])
+    return [dict(row) for row in rows[:PICKER_LIMIT]]
 
 
 class AdvertiserProfileForm(forms.Form):
@@ -313,7 +313,7 @@ class CampaignForm(forms.Form):
         return initial
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or self.cleaned_data  # Django's clean() returns cleaned_data
         count, period = cleaned.get("frequency_cap_count"), cleaned.get("frequency_cap_period")
         if count and not period and "frequency_cap_period" not in self.errors:
             self.add_error("frequency_cap_period", "Say over how long the cap counts, e.g. 1 day.")
@@ -512,7 +512,7 @@ class CreativeForm(forms.Form):
         return initial
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or self.cleaned_data  # Django's clean() returns cleaned_data
         kind, template = cleaned.get("kind"), cleaned.get("minigame_template")
         text = (cleaned.get("questions") or "").strip()
         if kind == ContainerType.MINIGAME and template == "quiz" and text:
@@ -526,12 +526,10 @@ class CreativeForm(forms.Form):
     def field_map(self) -> dict[str, str]:
         """Service error keys -> form fields; a reward or click-action error goes next to the id it is about."""
         data = getattr(self, "cleaned_data", {})
-        reward_field = {"points": "reward_amount", "badge": "reward_badge_id"}.get(
-            data.get("reward_type"), "reward_type"
-        )
-        click_field = {ClickAction.TELEPORT: "teleport_place_id", ClickAction.PURCHASE: "product_id"}.get(
-            data.get("click_type"), "click_type"
-        )
+        reward_fields: dict[str, str] = {"points": "reward_amount", "badge": "reward_badge_id"}
+        reward_field = reward_fields.get(str(data.get("reward_type") or ""), "reward_type")
+        click_fields: dict[str, str] = {ClickAction.TELEPORT: "teleport_place_id", ClickAction.PURCHASE: "product_id"}
+        click_field = click_fields.get(str(data.get("click_type") or ""), "click_type")
         return {
             "npc": "npc_model_asset_id",
             "npc.model_asset_id": "npc_model_asset_id",

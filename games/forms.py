@@ -5,6 +5,7 @@ back on these forms."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import cast
 
 from django import forms
 
@@ -108,7 +109,9 @@ class ContainerForm(StatusReasonMixin):
 
     def __init__(self, *args, game: Game, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["playlist"].queryset = game.playlists.order_by("name", "id")
+        playlist = self.fields["playlist"]
+        assert isinstance(playlist, forms.ModelChoiceField)
+        playlist.queryset = game.playlists.order_by("name", "id")
 
     @classmethod
     def initial_for(cls, container: AdContainer) -> dict:
@@ -175,7 +178,7 @@ class PlaylistItemForm(forms.Form):
     display_seconds = forms.IntegerField(label="Seconds", min_value=1, max_value=3600, required=False, initial=15)
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or self.cleaned_data  # Django's clean() returns cleaned_data
         if cleaned.get("roblox_asset_id") and not cleaned.get("display_seconds"):
             cleaned["display_seconds"] = 15
         return cleaned
@@ -186,7 +189,7 @@ class BasePlaylistItemFormSet(forms.BaseFormSet):
         """The rows with an asset id, in order, and the forms they came from (to put errors back)."""
         rows, sources = [], []
         for form in self.forms:
-            if self.can_delete and self._should_delete_form(form):
+            if self.can_delete and self._should_delete_form(form):  # type: ignore[attr-defined]  # Django's, unstubbed
                 continue
             asset_id = form.cleaned_data.get("roblox_asset_id")
             if not asset_id or form.errors:  # a faulted row shows its own errors
@@ -196,8 +199,11 @@ class BasePlaylistItemFormSet(forms.BaseFormSet):
         return rows, sources
 
 
-PlaylistItemFormSet = forms.formset_factory(
-    PlaylistItemForm, formset=BasePlaylistItemFormSet, extra=3, can_delete=True, max_num=50, validate_max=True
+PlaylistItemFormSet = cast(
+    type[BasePlaylistItemFormSet],  # formset_factory's stub returns the base class, not ours
+    forms.formset_factory(
+        PlaylistItemForm, formset=BasePlaylistItemFormSet, extra=3, can_delete=True, max_num=50, validate_max=True
+    ),
 )
 
 

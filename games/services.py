@@ -616,7 +616,7 @@ def playlist_validate(
         name = name.strip()
         if not name:
             errors["name"] = ["Give the playlist a name."]
-        elif Playlist.objects.filter(game=game, name=name).exclude(pk=getattr(playlist, "pk", None)).exists():
+        elif Playlist.objects.filter(game=game, name=name).exclude(pk__in=[playlist.pk] if playlist else []).exists():
             errors["name"] = ["This game already has a playlist with that name."]
     if container_type is not None and container_type not in ContainerType.values:
         errors["container_type"] = [f"One of {', '.join(ContainerType.values)}."]
@@ -627,7 +627,7 @@ def playlist_validate(
             errors["container_type"] = ["Empty the playlist before changing its type."]
     if items is not None:
         items = list(items)
-        kind = container_type or getattr(playlist, "container_type", ContainerType.DISPLAY)
+        kind: str = container_type or (playlist.container_type if playlist else ContainerType.DISPLAY)
         if len(items) > MAX_PLAYLIST_ITEMS:
             errors["items"] = [f"At most {MAX_PLAYLIST_ITEMS} items."]
         known = {a.roblox_asset_id: a for a in Asset.objects.filter(roblox_asset_id__in=_asset_ids(items))}

@@ -39,9 +39,9 @@ def _money_column(name: str, label: str, rate: bool) -> Callable[[models.Model],
     return column
 
 
-def _rename(fields, money: set[str]):
+def _rename(fields, money: set[str]) -> list[Any]:
     """A fieldset's ``fields`` (names, or tuples of names on one line) with money names as their columns."""
-    out = []
+    out: list[Any] = []
     for entry in fields:
         if isinstance(entry, (list, tuple)):
             out.append(type(entry)(_rename(entry, money)))

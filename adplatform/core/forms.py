@@ -52,11 +52,11 @@ def add_service_errors(form: forms.BaseForm, exc: ValidationError, *, field_map:
         form.add_error(None, [m for m in exc.messages if m not in form.non_field_errors()])
         return
     for key, messages in exc.message_dict.items():
-        target = field_map.get(key, key)
-        target = target if target in form.fields else None
+        mapped = field_map.get(key, key)
+        target = mapped if mapped in form.fields else None
         if target is not None and target in form.errors:
             continue
-        shown = form.errors.get(target or NON_FIELD_ERRORS, [])
+        shown = list(form.errors.get(target or NON_FIELD_ERRORS, []))
         fresh = [m for m in messages if m not in shown]
         if fresh:
             form.add_error(target, fresh)

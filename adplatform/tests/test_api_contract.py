@@ -92,8 +92,7 @@ def post(app, path: str, body: Any, headers: dict[str, str]):
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     if app is not None:
         return Client(app).post(path, data=raw, headers=headers, content_type="application/json")
-    extra = {"HTTP_" + name.upper().replace("-", "_"): value for name, value in headers.items()}
-    response = DjangoClient().generic("POST", path, raw, content_type="application/json", **extra)
+    response = DjangoClient().generic("POST", path, raw, content_type="application/json", headers=headers)
     return Answer(response.status_code, response.content)
 
 
@@ -177,7 +176,7 @@ def schema_accepts(served: dict[str, Any], component: str, body: Any) -> bool:
             body = json.loads(body)
         except RecursionError:
             return False
-    document = {"components": {"schemas": _json_schema(served["components"]["schemas"])}}
+    document: dict[str, Any] = {"components": {"schemas": _json_schema(served["components"]["schemas"])}}
     document["$ref"] = f"#/components/schemas/{component}"
     try:
         jsonschema.Draft202012Validator(document).validate(body)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
@@ -22,8 +22,12 @@ from ads.models import Device
 
 Id = Annotated[int, Meta(ge=1, le=MAX_ID)]
 # Upper case as documented; lower case, as earlier servers took it (ISO codes are case-insensitive); "" or null: unknown
-CountryCode = Literal[tuple(sorted(COUNTRY_CODES | {c.lower() for c in COUNTRY_CODES} | {""}))]  # type: ignore[valid-type]
-DeviceName = Literal[(*Device.values, "")]  # type: ignore[valid-type]
+if TYPE_CHECKING:  # Literals built from data at import time: strings to the type checker, enums to msgspec
+    CountryCode = str
+    DeviceName = str
+else:
+    CountryCode = Literal[tuple(sorted(COUNTRY_CODES | {c.lower() for c in COUNTRY_CODES} | {""}))]
+    DeviceName = Literal[(*Device.values, "")]
 AgeBracket = Literal["under13", "13+", "unknown", ""]
 Segment = Annotated[str, Meta(max_length=50)]
 

@@ -42,7 +42,9 @@ def test_a_container_with_four_problems_reports_all_four_in_one_submit(owner_cli
     assert AdContainer.objects.filter(game=game).count() == 1
     html = response.content.decode()
     assert 'class="error-summary"' in html
-    tag = re.search(r'<input[^>]*id="id_width_studs"[^>]*>', html).group(0)
+    found = re.search(r'<input[^>]*id="id_width_studs"[^>]*>', html)
+    assert found is not None
+    tag = found.group(0)
     assert 'aria-invalid="true"' in tag and "id_width_studs_error" in tag
 
 

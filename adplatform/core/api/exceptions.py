@@ -96,10 +96,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         else:
             details = {}
             message = str(exc.detail)
-        if getattr(exc, "auth_header", None):
-            headers["WWW-Authenticate"] = exc.auth_header
-        if getattr(exc, "wait", None) is not None:
-            headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+        auth_header, wait = getattr(exc, "auth_header", None), getattr(exc, "wait", None)  # some subclasses' only
+        if auth_header:
+            headers["WWW-Authenticate"] = auth_header
+        if wait is not None:
+            headers["Retry-After"] = str(max(1, int(wait + 0.999)))
         return Response(error_body(_api_exception_code(exc), message, details), status=exc.status_code, headers=headers)
 
     view = context.get("view")

@@ -47,7 +47,8 @@ def with_lean_path(drf_view: Callable, lean: Callable[[HttpRequest], HttpRespons
             return error_response(exc, request)
         return answer or drf_view(request, *args, **kwargs)
 
-    view = csrf_exempt(view)  # API keys and score tokens, never cookies: as DRF's own views
-    view.cls, view.initkwargs = drf_view.cls, drf_view.initkwargs  # what the schema generator looks for
-    view.view_class, view.view_initkwargs = drf_view.view_class, drf_view.view_initkwargs
-    return view
+    exempt: Any = csrf_exempt(view)  # API keys and score tokens, never cookies: as DRF's own views
+    source: Any = drf_view  # as_view() sets these attributes on the function it returns
+    exempt.cls, exempt.initkwargs = source.cls, source.initkwargs  # what the schema generator looks for
+    exempt.view_class, exempt.view_initkwargs = source.view_class, source.view_initkwargs
+    return exempt
