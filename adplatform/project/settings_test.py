@@ -28,3 +28,6 @@ WHITENOISE_AUTOREFRESH = True
 
 # Background work of the decision engine runs inline, inside each test's transaction.
 DECISION_ENGINE_BACKGROUND = False
+
+# An answer of a hot endpoint that does not match its declaration fails the test (production logs it).
+API_STRICT_ANSWERS = True

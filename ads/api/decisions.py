@@ -6,12 +6,11 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import exceptions
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from adplatform.core.api.contract import MAX_ID, decode, decode_request
+from adplatform.core.api.contract import MAX_ID, decode, decode_request, respond
 from adplatform.core.api.errors import DomainError
-from adplatform.core.api.lean import json_response, with_lean_path
+from adplatform.core.api.lean import with_lean_path
 from ads.api.contract import (
     MAX_BATCH_CONTAINERS,
     Decision,
@@ -58,7 +57,7 @@ class DecisionView(APIView):
         except DomainError:  # raised before the script runs: nothing reserved, nothing streamed
             return None
         request.user = info  # for the access log, as DRF would set it
-        return json_response(result.body)
+        return respond(result.body, Decision)
 
     @extend_schema(
         operation_id="decision_create",
@@ -96,7 +95,7 @@ class DecisionView(APIView):
             player=ask.player.decision_player(),
             server_id=ask.server_id or "",
         )
-        return Response(result.body)
+        return respond(result.body, Decision)
 
 
 # --------------------------------------------------------------------------- one request per player, every container
@@ -160,4 +159,4 @@ class DecisionBatchView(APIView):
                 results.append(_error_item(container_id, exc))
                 continue
             results.append({"container_id": container_id, **result.body})
-        return Response({"decisions": results})
+        return respond({"decisions": results}, DecisionBatch)

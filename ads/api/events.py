@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiExample, extend_schema
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from adplatform.core.api.contract import decode_request
+from adplatform.core.api.contract import decode_request, respond
 from adplatform.core.api.errors import DomainError
 from ads.api.contract import EventBatch, EventBatchResult
 from ads.events import MAX_BATCH, event_batch_ingest
@@ -47,6 +46,5 @@ class EventBatchView(APIView):
         if len(batch.events) > MAX_BATCH:
             raise DomainError("batch_too_large", f"At most {MAX_BATCH} events a batch; split it.")
         result = event_batch_ingest(game_id=request.auth.game_id, events=batch.events, server_id=batch.server_id or "")
-        return Response(
-            {"accepted": result.accepted, "duplicates": result.duplicates, "rejected": result.rejected}, status=202
-        )
+        body = {"accepted": result.accepted, "duplicates": result.duplicates, "rejected": result.rejected}
+        return respond(body, EventBatchResult, status=202)

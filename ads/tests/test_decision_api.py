@@ -184,3 +184,22 @@ def test_an_inactive_container_answers_unfilled(client, setup):
     assert response.status_code == 200
     assert response.json()["filled"] is False and response.json()["reason"] == "container_inactive"
     assert committed_micros(campaign.pk) == 0
+
+
+def test_an_answer_is_written_by_its_declaration_and_a_mismatch_is_logged_not_lost(caplog, settings):
+    """The lean and the DRF paths encode through ``Decision``: a body it refuses (a bug) is still served as it
+    is, since the decision behind it is made, and the mismatch is logged with the declaration's name."""
+    import json
+    import logging
+
+    from adplatform.core.api.contract import respond as answer
+    from ads.api.contract import Decision
+
+    settings.API_STRICT_ANSWERS = False  # as in production
+    good = answer({"filled": False, "reason": "no_eligible_campaign"}, Decision)
+    assert json.loads(good.content) == {"filled": False, "reason": "no_eligible_campaign"}
+    with caplog.at_level(logging.ERROR, logger="adplatform.core.api.contract"):
+        bad = answer({"filled": "yes"}, Decision)
+    assert json.loads(bad.content) == {"filled": "yes"}
+    assert any(r.getMessage() == "answer does not match its declaration" and r.declaration == "Decision"
+               for r in caplog.records)  # fmt: skip

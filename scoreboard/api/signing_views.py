@@ -9,6 +9,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from adplatform.core.api.contract import respond
 from games.api.views import GameServerView
 from scoreboard import batch, signing
 from scoreboard.api.authentication import client_ip
@@ -94,4 +95,4 @@ class ScoreBatchView(APIView):
             signature=request.headers.get("X-Signature"),
             ip=client_ip(request),
         )
-        return Response(result)
+        return respond(result, ScoreBatchResult)

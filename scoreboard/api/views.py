@@ -19,8 +19,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from adplatform.core.api.contract import respond
 from adplatform.core.api.errors import DomainError
-from adplatform.core.api.lean import error_response, json_response, with_lean_path
+from adplatform.core.api.lean import error_response, with_lean_path
 from games.api.views import GAME_PK, LIST_PARAMETERS, GameChildViewSet, GameServerView
 from games.models import Game
 from scoreboard import metrics, selectors, services
@@ -129,7 +130,7 @@ class ScoreUpdateView(APIView):
             try:
                 claims, _ = ScoreTokenAuthentication().authenticate(request)
                 request.user = claims  # for the access log, as DRF would set it
-                response = json_response(cls.credit(request, claims))
+                response = respond(cls.credit(request, claims), ScoreUpdateResult)
                 outcome = "credited"
             except Exception as exc:  # noqa: BLE001 - every error gets the API's body; unexpected ones are logged
                 response = error_response(exc, request)
@@ -188,7 +189,7 @@ class ScoreUpdateView(APIView):
         },
     )
     def post(self, request, *args, **kwargs):  # documents the operation; POSTs are answered by lean_post
-        return Response(self.credit(request, request.auth))
+        return respond(self.credit(request, request.auth), ScoreUpdateResult)
 
 
 # --------------------------------------------------------------------------- public leaderboards
