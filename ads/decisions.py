@@ -11,7 +11,6 @@ drains into PostgreSQL.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
@@ -22,6 +21,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+import msgspec
 import redis
 from django.conf import settings
 from django.db.models import Count, Prefetch, Q
@@ -495,12 +495,15 @@ def run_auction(candidates: list[Candidate], floor: Decimal, rng: random.Random)
     random_key = rng.random
     # best first; equal effective CPMs in random order (one draw each: a uniform tie-break)
     bidding.sort(key=lambda c: (c.campaign.ecpm_micros, random_key()), reverse=True)
+    count = len(bidding)
     for i, cand in enumerate(bidding):
         campaign = cand.campaign
-        runner_up = next(
-            (o.campaign.ecpm_micros for o in bidding[i + 1 :] if o.campaign.advertiser_id != campaign.advertiser_id),
-            0,
-        )
+        runner_up = 0  # the best effective CPM below from another advertiser
+        for j in range(i + 1, count):
+            other = bidding[j].campaign
+            if other.advertiser_id != campaign.advertiser_id:
+                runner_up = other.ecpm_micros
+                break
         price = min(campaign.ecpm_micros, max(runner_up, floor_micros) + CENT_MICROS)
         cand.price_micros = price
         if campaign.pricing == Pricing.CPC:
@@ -747,7 +750,7 @@ class DecisionEngine:
         return keys, args
 
 
-_dumps = json.JSONEncoder(separators=(",", ":")).encode
+_dumps = msgspec.json.Encoder().encode  # bytes, as redis-py sends them
 _decide_script = LuaScript(DECIDE_LUA)
 
 

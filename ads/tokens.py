@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 
+import msgspec
 from django.conf import settings
 
 
@@ -63,9 +64,16 @@ def _mac(body: str) -> str:
     return _b64(hmac.digest(_key(settings.SECRET_KEY), body.encode(), "sha256")[:16])
 
 
+_encode = msgspec.json.Encoder().encode
+
+
 def sign(claims: TrackingClaims) -> str:
-    payload = json.dumps({short: getattr(claims, name) for short, name in _FIELDS.items()}, separators=(",", ":"))
-    body = _b64(payload.encode())
+    # the claims under their short names, in _FIELDS's order (one token per decision: written out, not looped)
+    c = claims
+    payload = _encode({"d": c.decision_id, "c": c.container_id, "g": c.game_id, "p": c.player_id,
+                       "k": c.campaign_id, "r": c.creative_id, "m": c.pricing, "v": c.price_micros,
+                       "i": c.issued_at, "x": c.expires_at})  # fmt: skip
+    body = base64.urlsafe_b64encode(payload).rstrip(b"=").decode()
     return f"{body}.{_mac(body)}"
 
 
