@@ -234,17 +234,30 @@ def _tail(log, size: int = 4000) -> str:
     return log.read().decode(errors="replace")[-size:]
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _port_taken_by_another(port: int, pid: int) -> bool:
+    """Some process other than ``pid`` listens on ``port`` (our server then could not bind it)."""
+    import psutil
+
+    for conn in psutil.net_connections(kind="tcp"):
+        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port and conn.pid != pid:
+            return True
+    return False
+
+
 class AsgiServer:
     """A real ``uvicorn adplatform.project.asgi:application`` process on the test database and Redis."""
 
     def __init__(self, port: int | None = None):
-        import socket
-
-        if port is None:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", 0))
-                port = s.getsockname()[1]
-        self.port = port
+        self.chosen_port = port is None  # a free port of ours: another is taken when someone else grabs it
+        self.port = port if port is not None else _free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -270,15 +283,38 @@ class AsgiServer:
         while True:
             try:
                 with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:  # noqa: S310
-                    if response.status == 200:
+                    if response.status == 200 and self._listens():
                         return self
             except OSError:
                 pass
             if self.process.poll() is not None:
+                if self.chosen_port and _port_taken_by_another(self.port, self.process.pid):
+                    # a concurrent test run bound the free port between our probe and the server's bind
+                    self.port = _free_port()
+                    return self.start()
                 raise RuntimeError(_tail(self.log))
             if time.monotonic() > deadline:
                 raise RuntimeError("uvicorn did not start")
             time.sleep(0.1)
+
+    def _listens(self) -> bool:
+        """Whether the listening socket on our port is this server's (its process or a worker's), not another
+        test run's server answering /healthz in its place."""
+        import psutil
+
+        try:
+            root = psutil.Process(self.process.pid if self.process else -1)
+            family = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return False
+        for proc in family:
+            try:
+                conns = proc.net_connections(kind="tcp")
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+            if any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == self.port for c in conns):
+                return True
+        return False
 
     def command(self) -> list[str]:
         import sys
