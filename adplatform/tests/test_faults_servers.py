@@ -6,6 +6,7 @@ Only private servers are stopped (own port, own temp folder); the machine's are 
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -66,7 +67,8 @@ class Load:
                 outcome: tuple = (response.status, json.loads(response.read()))
         except urllib.error.HTTPError as exc:
             outcome = (exc.code, json.loads(exc.read() or b"{}"))
-        except (OSError, ValueError) as exc:  # connection refused or reset: no HTTP answer at all
+        except (OSError, ValueError, http.client.HTTPException) as exc:
+            # refused, reset, or cut mid-answer (IncompleteRead: the worker died while writing): no whole answer
             outcome = (f"conn:{type(exc).__name__}", {})
         with self._lock:
             self.outcomes.append((time.monotonic(), *outcome))
