@@ -24,6 +24,42 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
 
+def events_section(e: dict) -> list[str]:
+    """The "Event ingestion" section from bench/events.py's figures."""
+    lines: list[str] = []
+    lines += [
+        "## Event ingestion",
+        "",
+        "`.venv/bin/python bench/events.py --duration 8` (batches of 100; granian, 2 workers x 4 threads; "
+        "the drain worker runs during the load, as the Celery task does)",
+        "",
+        "| measure | events | baseline: empty batch, same endpoint | target |",
+        "|---|---|---|---|",
+        f"| accepted, 4 clients as fast as they go | {e['events_per_second']} events/s "
+        f"({e['batch_requests_per_second']} batches/s, p99 {e['batch_p99_ms']} ms) | "
+        f"{e['baseline_empty_batch_rps']} req/s | >= 5,000 events/s |",
+    ]
+    if "offered_events_per_second" in e:
+        lines += [
+            f"| drained into PostgreSQL meanwhile | {e['drain_events_per_second']} events/s (that phase's backlog "
+            f"stored {e['backlog_stored_after_seconds']} s after its last response) | | |",
+            f"| {e['offered_events_per_second']:.0f} events/s offered on schedule (achieved "
+            f"{e['achieved_events_per_second']}, batch p99 {e['offered_batch_p99_ms']} ms): durable in PostgreSQL "
+            f"after the last response | {e['durable_lag_seconds']} s | | <= 5 s |",
+        ]
+    else:
+        lines.append(f"| durable in PostgreSQL after the last response | {e['durable_lag_seconds']} s | | <= 5 s |")
+    lines += [
+        f"| stored, both phases | {e['events_stored']} of {e['events_sent']} | | all |",
+        "",
+        f"Verdicts: throughput {verdict(e['events_per_second'] >= 5000)}; lag "
+        f"{verdict(e['durable_lag_seconds'] <= 5)}; "
+        f"nothing lost {verdict(e['events_stored'] == e['events_sent'])}.",
+        "",
+    ]
+    return lines
+
+
 def decisions_section(d: dict) -> list[str]:
     """The "Ad decisions" section from bench/decisions.py's figures."""
     ratios = ", ".join(map(str, d.get("throughput_ratio_by_round", [d["throughput_ratio"]])))
@@ -73,36 +109,7 @@ def main() -> None:
         lines += decisions_section(d)
     e = load("events")
     if e:
-        lines += [
-            "## Event ingestion",
-            "",
-            "`.venv/bin/python bench/events.py --duration 8` (batches of 100; granian, 2 workers x 4 threads; "
-            "the drain worker runs during the load, as the Celery task does)",
-            "",
-            "| measure | events | baseline: empty batch, same endpoint | target |",
-            "|---|---|---|---|",
-            f"| accepted, 4 clients as fast as they go | {e['events_per_second']} events/s "
-            f"({e['batch_requests_per_second']} batches/s, p99 {e['batch_p99_ms']} ms) | "
-            f"{e['baseline_empty_batch_rps']} req/s | >= 5,000 events/s |",
-        ]
-        if "offered_events_per_second" in e:
-            lines += [
-                f"| drained into PostgreSQL meanwhile | {e['drain_events_per_second']} events/s (that phase's backlog "
-                f"stored {e['backlog_stored_after_seconds']} s after its last response) | | |",
-                f"| {e['offered_events_per_second']:.0f} events/s offered on schedule (achieved "
-                f"{e['achieved_events_per_second']}, batch p99 {e['offered_batch_p99_ms']} ms): durable in PostgreSQL "
-                f"after the last response | {e['durable_lag_seconds']} s | | <= 5 s |",
-            ]
-        else:
-            lines.append(f"| durable in PostgreSQL after the last response | {e['durable_lag_seconds']} s | | <= 5 s |")
-        lines += [
-            f"| stored, both phases | {e['events_stored']} of {e['events_sent']} | | all |",
-            "",
-            f"Verdicts: throughput {verdict(e['events_per_second'] >= 5000)}; lag "
-            f"{verdict(e['durable_lag_seconds'] <= 5)}; "
-            f"nothing lost {verdict(e['events_stored'] == e['events_sent'])}.",
-            "",
-        ]
+        lines += events_section(e)
     live = load("liveboard")
     if live:
         lines += [
