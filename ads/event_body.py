@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from msgspec import Meta
 
-from adplatform.core.api.contract import Contract
+from adplatform.core.api.contract import Contract, prepare
 from ads.models import EngagementType
 
 # Roblox's HttpService:GenerateGUID() wraps the UUID in braces; both forms, with or without dashes
@@ -54,3 +54,7 @@ class Event(Contract, kw_only=True):
     def __post_init__(self) -> None:
         if self.occurred_at.tzinfo is None:  # the schema's pattern requires the offset too
             raise ValueError("occurred_at: an ISO 8601 time with a timezone.")
+
+
+# msgspec type info built now, at import, not by two threads at once on the first requests
+prepare(Event)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from adplatform.core.api.contract import MAX_ID, Contract, ErrorDetail
+from adplatform.core.api.contract import MAX_ID, Contract, ErrorDetail, prepare
 from ads.countries import COUNTRY_CODES
 from ads.decisions import Player as DecisionPlayer
 from ads.event_body import MAX_EVENTS, Event
@@ -186,3 +186,7 @@ class EventBatchResult(Contract, kw_only=True):
     accepted: int
     duplicates: int
     rejected: list[EventRejection]
+
+
+# msgspec type info built now, at import, not by two threads at once on the first requests
+prepare(DecisionRequest, Decision, DecisionBatchRequest, DecisionBatchItem, DecisionBatch, EventBatch, EventBatchResult)

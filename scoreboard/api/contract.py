@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from msgspec import UNSET, Meta, UnsetType
 
-from adplatform.core.api.contract import Contract, ErrorDetail
+from adplatform.core.api.contract import Contract, ErrorDetail, prepare
 from scoreboard.batch import MAX_BATCH
 from scoreboard.services.update_body import ScoreUpdateBody
 
@@ -53,3 +53,7 @@ class ScoreBatchOutcome(Contract, kw_only=True):
 class ScoreBatchResult(Contract, kw_only=True):
     credited: int
     results: Annotated[list[ScoreBatchOutcome], Meta(description="In request order.")]
+
+
+# msgspec type info built now, at import, not by two threads at once on the first requests
+prepare(ScoreUpdateResult, ScoreBatchItem, ScoreBatch, ScoreBatchOutcome, ScoreBatchResult)

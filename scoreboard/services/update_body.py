@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from msgspec import UNSET, Meta, UnsetType
 
-from adplatform.core.api.contract import Contract, convert, decode
+from adplatform.core.api.contract import Contract, convert, decode, prepare
 from adplatform.core.api.errors import DomainError
 
 MAX_BODY_BYTES = 4096
@@ -57,3 +57,7 @@ def update_body_decode(raw_body: bytes) -> ScoreUpdateBody:
 def update_body_convert(data: Any) -> ScoreUpdateBody:
     """One already parsed update (an item of ``POST /api/v1/scores/update/batch``) checked the same way."""
     return convert(data, ScoreUpdateBody)
+
+
+# msgspec type info built now, at import, not by two threads at once on the first requests
+prepare(ScoreUpdateBody)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from typing import Any, ClassVar, TypeVar
 
 import msgspec
@@ -167,13 +168,26 @@ def convert(data: Any, type_: type[T]) -> T:
 
 
 _decoders: dict[type, msgspec.json.Decoder] = {}
+_decoders_lock = threading.Lock()
 
 
 def _decoder(type_: type) -> msgspec.json.Decoder:
     decoder = _decoders.get(type_)
     if decoder is None:
-        decoder = _decoders[type_] = msgspec.json.Decoder(type_)
+        with _decoders_lock:  # msgspec builds a Struct's type info on first use, and two threads must not at once
+            decoder = _decoders.get(type_)
+            if decoder is None:
+                decoder = _decoders[type_] = msgspec.json.Decoder(type_)
     return decoder
+
+
+def prepare(*types: type) -> None:
+    """Build the decoders, and with them msgspec's type info, of these declarations now (at import, under the
+    import lock), not on the first requests: msgspec builds a Struct's type info lazily, and two threads doing
+    it at once for the same Struct (concurrent first requests on an ASGI server's threads) crash the process
+    with a segmentation fault. ``convert`` and ``respond`` then find the type info ready too."""
+    for type_ in types:
+        _decoder(type_)
 
 
 def request_body(request: Any) -> bytes:
